@@ -1,0 +1,2 @@
+# Thin entry point: the workflow lives in workflow/Snakefile.
+include: "workflow/Snakefile"

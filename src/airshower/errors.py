@@ -1,0 +1,13 @@
+"""Exceptions the pipeline raises for bad input; the CLI turns them into a clear message and exit code 2."""
+
+
+class AirshowerError(Exception):
+    """Base of every error caused by input (config, files) rather than by a bug."""
+
+
+class ConfigError(AirshowerError):
+    """The configuration asks for something invalid; the message names key, value and what is allowed."""
+
+
+class InputFileError(AirshowerError):
+    """An input file is missing, unreadable or breaks its contract; the message names the file."""

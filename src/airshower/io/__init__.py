@@ -1,0 +1,1 @@
+"""The two file contracts between stages: events (ROOT) and tensors (HDF5)."""
