@@ -1,0 +1,1 @@
+"""What the instrument does: the array lattice, the tank response, the triggers."""
