@@ -8,11 +8,10 @@ CORES  ?= 2
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test setup lint clean-results test-unit test-workflow
+.PHONY: run test setup lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[workflow,test]"
 	touch $(STAMP)
@@ -22,10 +21,11 @@ setup: $(STAMP)
 run: $(STAMP)
 	$(BIN)/snakemake --cores $(CORES) --workflow-profile workflow/profiles/default
 
+# pytest includes the tiny end-to-end run of the workflow on tests/config/config.yaml
+# (tests/test_workflow.py), then the workflow is linted.
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
 	$(BIN)/snakemake --lint
-	$(BIN)/python -m airshower.tools.tiny_run
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint

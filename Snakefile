@@ -1,2 +1,0 @@
-# Thin entry point: the workflow lives in workflow/Snakefile.
-include: "workflow/Snakefile"

@@ -1,0 +1,99 @@
+"""The config schema: defaults, clear errors for bad values, and the per-dataset view."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from airshower.config import dataset_simulation, load_config, load_config_json, validate_config
+from airshower.errors import ConfigError
+
+
+def test_default_and_tiny_configs_validate(repo: Path) -> None:
+    for name in ("config/config.yaml", "tests/config/config.yaml"):
+        cfg = load_config(repo / name)
+        assert cfg["simulation"]["trace_bins"] >= 1
+        assert cfg["train_dataset"] in cfg["datasets"]
+
+
+def test_defaults_fill_nested_sections_without_touching_the_input() -> None:
+    raw = {"simulation": {"trace_bins": 80}}
+    cfg = validate_config(raw)
+    assert cfg["simulation"]["trace_bins"] == 80
+    assert cfg["simulation"]["hadronic_model"] == "EPOS-LHC"
+    assert cfg["convert"]["grid_size"] == 13
+    assert raw == {"simulation": {"trace_bins": 80}}
+    # defaults are copies: filling one config never changes the next one
+    cfg["simulation"]["primaries"]["p"] = 9.0
+    assert validate_config({})["simulation"]["primaries"]["p"] == 0.25
+
+
+@pytest.mark.parametrize(
+    ("raw", "words"),
+    [
+        ({"simulation": {"max_zenith_deg": 95}}, ["simulation.max_zenith_deg", "95", "<= 90"]),
+        ({"simulation": {"trace_bins": 0}}, ["simulation.trace_bins", "0", ">= 1"]),
+        ({"simulation": {"hadronic_model": "SIBYLL"}}, ["simulation.hadronic_model", "SIBYLL", "EPOS-LHC"]),
+        ({"simulation": {"primaries": {"O": 1.0}}}, ["simulation.primaries", "'O'", "Fe"]),
+        ({"datasets": {"train": {"events": -5, "seed": 1}}}, ["datasets.train.events", "-5", ">= 1"]),
+        ({"bogus": 1}, ["unknown key", "bogus"]),
+        ({"simulation": {"lg_energy": [20.0, 19.0]}}, ["simulation.lg_energy", "minimum must be below"]),
+        ({"simulation": {"primaries": {"p": 0, "Fe": 0}}}, ["simulation.primaries", "at least one"]),
+        ({"convert": {"grid_size": 12}}, ["convert.grid_size", "12", "odd"]),
+        ({"test_datasets": ["nope"]}, ["test_datasets", "nope"]),
+        ({"test_datasets": ["train"]}, ["training dataset"]),
+        (
+            {"datasets": {"train": {"events": 10, "seed": 1}, "test": {"events": 10, "seed": 1}}},
+            ["datasets.test.seed", "independently"],
+        ),
+        ({"datasets": {"train": {"events": 2, "shards": 3, "seed": 1}}}, ["datasets.train.shards", "exceeds"]),
+    ],
+)
+def test_bad_values_are_named(raw: dict, words: list[str]) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_config(raw)
+    for word in words:
+        assert word in str(info.value), str(info.value)
+
+
+def test_dataset_overrides_apply_only_to_their_dataset(repo: Path) -> None:
+    cfg = load_config(repo / "config/config.yaml")
+    assert dataset_simulation(cfg, "test_qgsjet")["hadronic_model"] == "QGSJetII-04"
+    assert dataset_simulation(cfg, "test")["hadronic_model"] == "EPOS-LHC"
+    assert dataset_simulation(cfg, "test_muon133")["muon_scale"] == pytest.approx(1.33)
+    # an override holds only what it changes: no defaults are filled into it
+    assert cfg["datasets"]["test_qgsjet"]["simulation"] == {"hadronic_model": "QGSJetII-04"}
+
+
+def test_stage_json_is_validated_too() -> None:
+    cfg = load_config_json('{"datasets": {"x": {"events": 5, "seed": 3}}}')
+    assert cfg["datasets"]["x"]["shards"] == 1
+    with pytest.raises(ConfigError, match="not valid JSON"):
+        load_config_json("{oops")
+
+
+def test_missing_or_malformed_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n- not a mapping\n")
+    with pytest.raises(ConfigError, match="mapping"):
+        load_config(bad)
+
+
+def test_cli_rejects_a_bad_config_before_any_work(tmp_path: Path) -> None:
+    cfg = tmp_path / "bad.yaml"
+    cfg.write_text(yaml.safe_dump({"simulation": {"max_zenith_deg": 120}}))
+    out = tmp_path / "out.root"
+    proc = subprocess.run(
+        [sys.executable, "-m", "airshower.cli", "simulate", "--config", str(cfg),
+         "--dataset", "train", "--shard", "0", "--output", str(out)],
+        capture_output=True, text=True, check=False,
+    )
+    assert proc.returncode == 2
+    assert "simulation.max_zenith_deg" in proc.stderr and "120" in proc.stderr
+    assert not out.exists()
