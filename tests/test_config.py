@@ -35,7 +35,7 @@ def test_defaults_fill_nested_sections_without_touching_the_input() -> None:
 @pytest.mark.parametrize(
     ("raw", "words"),
     [
-        ({"simulation": {"max_zenith_deg": 95}}, ["simulation.max_zenith_deg", "95", "<= 90"]),
+        ({"simulation": {"max_zenith_deg": 95}}, ["simulation.max_zenith_deg", "95", "<= 65"]),
         ({"simulation": {"trace_bins": 0}}, ["simulation.trace_bins", "0", ">= 1"]),
         ({"simulation": {"hadronic_model": "SIBYLL"}}, ["simulation.hadronic_model", "SIBYLL", "EPOS-LHC"]),
         ({"simulation": {"primaries": {"O": 1.0}}}, ["simulation.primaries", "'O'", "Fe"]),

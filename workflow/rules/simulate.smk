@@ -15,3 +15,29 @@ rule simulate:
     shell:
         "airshower simulate --config-json {params.cfg:q} --dataset {wildcards.dataset} "
         "--shard {wildcards.shard} --output {output} > {log} 2>&1"
+
+
+rule validate_simulation:
+    """Validation figures of the simulation (Xmax, LDF, muon fraction, traces, a footprint) for the training dataset's settings."""
+    input:
+        package_sources(
+            "simulate.py",
+            "physics",
+            "detector",
+            "io/events.py",
+            "figures/validation.py",
+            "figures/paper_style.py",
+            "evaluation/atomic.py",
+        ),
+    output:
+        directory(f"{RESULTS}/validation"),
+    params:
+        cfg=simulate_params(config["train_dataset"]),
+        dataset=config["train_dataset"],
+    log:
+        f"logs/{STUDY}/validate_simulation.log",
+    conda:
+        "../envs/simulate.yaml"
+    shell:
+        "airshower simulate --config-json {params.cfg:q} --dataset {params.dataset} "
+        "--validate {output} > {log} 2>&1"
