@@ -37,6 +37,15 @@ proton shower, global scale included), ``mc_muon_scale``, ``mc_hadronic_model`` 
 
 uproot cannot write a ``var * T * float32`` branch that reads back, hence the flattened trace
 with T in the metadata; :func:`read_events` restores the (event, station, T) shape.
+
+Reading side: :func:`read_meta` (ROOT? known schema version?), :func:`read_events` and
+:func:`iterate_events` (awkward arrays, for tests and small files), and
+:func:`iterate_station_chunks`, the bulk reader of the converter: bounded chunks of flat
+numpy arrays, each checked against the contract (branches present, station arrays of one
+length per event, trace length = nstation * T, unique station ids per event, ids on the
+array, finite values) with errors that name the file, the entries and the event.
+Note: uproot writes the tree with record fields ``station.<field>``; files of an older
+writer whose empty trees held flat ``station_<field>`` names are read too.
 """
 
 from __future__ import annotations
@@ -44,6 +53,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -150,7 +160,7 @@ class EventWriter:
 
     def write(self, chunk: Mapping[str, Any]) -> None:
         """Append one chunk (from :func:`build_chunk`)."""
-        if len(chunk["event_id"]) == 0:
+        if len(chunk["event_id"]) == 0 and self._tree is not None:
             return
         if self._tree is None:
             self._file[TREE] = dict(chunk)
@@ -161,8 +171,8 @@ class EventWriter:
     def __exit__(self, exc_type, exc, tb) -> None:  # noqa: ANN001
         try:
             if exc_type is None:
-                if self._tree is None:  # no event triggered: an empty but valid tree
-                    self._file.mktree(TREE, _empty_branch_types())
+                if self._tree is None:  # no event triggered: an empty tree of the same layout
+                    self.write(empty_chunk(int(self.meta["trace_bins"])))
                 self._file[META_KEY] = json.dumps(self.meta, sort_keys=True)
             self._file.close()
         finally:
@@ -172,14 +182,22 @@ class EventWriter:
                 self.tmp.unlink()
 
 
-def _empty_branch_types() -> dict[str, Any]:
-    types: dict[str, Any] = dict(EVENT_FIELDS)
-    for k, t in STATION_FIELDS.items():
-        types[f"station_{k}"] = f"var * {t}"
-    for k, t in MC_STATION_FIELDS.items():
-        types[f"mc_station_{k}"] = f"var * {t}"
-    types["station_trace"] = "var * float32"
-    return types
+def empty_chunk(trace_bins: int) -> dict[str, Any]:
+    """A chunk of zero events (same branch layout as a full one)."""
+    no_station = np.zeros(0)
+    return build_chunk(
+        {k: np.zeros(0) for k in EVENT_FIELDS},
+        np.zeros(0, dtype=np.int64),
+        {k: no_station for k in STATION_FIELDS},
+        {k: no_station for k in MC_STATION_FIELDS},
+        np.zeros((0, trace_bins), dtype=np.float32),
+    )
+
+
+def _short(exc: BaseException) -> str:
+    """An exception as one short line: its type and the first line of its message."""
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__
 
 
 def read_meta(path: str | Path) -> dict[str, Any]:
@@ -189,7 +207,7 @@ def read_meta(path: str | Path) -> dict[str, Any]:
         with uproot.open(path) as handle:
             if META_KEY not in handle:
                 raise InputFileError(f"{path}: no '{META_KEY}' metadata: not an airshower events file")
-            meta = json.loads(str(handle[META_KEY]))
+            text = str(handle[META_KEY])
             if TREE not in handle:
                 raise InputFileError(f"{path}: no TTree '{TREE}'")
     except InputFileError:
@@ -197,7 +215,15 @@ def read_meta(path: str | Path) -> dict[str, Any]:
     except FileNotFoundError as exc:
         raise InputFileError(f"{path}: file not found") from exc
     except Exception as exc:  # uproot raises many types for non-ROOT or truncated files
-        raise InputFileError(f"{path}: cannot be read as a ROOT file ({type(exc).__name__}: {exc})") from exc
+        raise InputFileError(
+            f"{path}: cannot be read as a ROOT file: not ROOT, truncated or damaged ({_short(exc)})"
+        ) from exc
+    try:
+        meta = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: '{META_KEY}' is not valid JSON ({exc})") from exc
+    if not isinstance(meta, dict):
+        raise InputFileError(f"{path}: '{META_KEY}' must be a JSON object, got {type(meta).__name__}")
     version = meta.get("schema_version")
     if version != SCHEMA_VERSION:
         raise InputFileError(
@@ -221,7 +247,8 @@ def with_trace_shape(arrays: ak.Array, trace_bins: int) -> ak.Array:
     """Replace the flattened ``station_trace`` by one of shape (event, station, T)."""
     flat = arrays["station_trace"]
     counts = ak.num(flat, axis=1)
-    per_station = ak.unflatten(ak.flatten(flat), trace_bins)
+    values = ak.to_numpy(ak.flatten(flat))
+    per_station = ak.from_numpy(values.reshape(-1, trace_bins), regulararray=False)
     traces = ak.unflatten(per_station, counts // trace_bins)
     return ak.with_field(arrays, traces, "station_trace")
 
@@ -238,3 +265,228 @@ def iterate_events(
         with uproot.open(path) as handle:
             for arrays in handle[TREE].iterate(step_size=step_size, filter_name=filter_name):
                 yield arrays, meta
+
+
+# --- bulk reading with validation ----------------------------------------------------------
+
+
+@dataclass
+class StationChunk:
+    """A bounded chunk of one events file as flat numpy arrays, validated against the contract.
+
+    ``events``: per-event arrays (n,); ``counts``: stations per event (n,) int64;
+    ``stations``: per-station arrays, events one after the other (sum(counts),);
+    ``traces``: (sum(counts), T) float32 [VEM/bin], or None when not read;
+    ``entry_start``: index of the chunk's first event in the file.
+    """
+
+    path: Path
+    entry_start: int
+    events: dict[str, np.ndarray]
+    counts: np.ndarray
+    stations: dict[str, np.ndarray]
+    traces: np.ndarray | None
+
+    @property
+    def n_events(self) -> int:
+        return int(self.counts.size)
+
+    def station_event(self) -> np.ndarray:
+        """(sum(counts),) int64: the event (0..n-1 within the chunk) of every station."""
+        return np.repeat(np.arange(self.n_events, dtype=np.int64), self.counts)
+
+    def where(self, event: int) -> str:
+        """'<file>: entry <i> (event_id <id>)' for messages about one event of the chunk."""
+        entry = self.entry_start + int(event)
+        ids = self.events.get("event_id")
+        label = f" (event_id {int(ids[event])})" if ids is not None and ids.size > event else ""
+        return f"{self.path}: entry {entry}{label}"
+
+
+def _layout(keys: set[str], path: Path) -> str:
+    """'record' (station.<field>, RNTuple) or 'flat' (station_<field>, TTree)."""
+    if "station.id" in keys or "station" in keys:
+        return "record"
+    if "station_id" in keys:
+        return "flat"
+    raise InputFileError(f"{path}: tree '{TREE}' has no station branches ('station.id' or 'station_id')")
+
+
+def check_branches(path: str | Path, event_fields: Sequence[str], station_fields: Sequence[str]) -> list[str]:
+    """Names to read for these fields; raises InputFileError naming every missing branch."""
+    path = Path(path)
+    try:
+        with uproot.open(path) as handle:
+            keys = set(handle[TREE].keys())
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+    layout = _layout(keys, path)
+    sep = "." if layout == "record" else "_"
+    wanted = list(event_fields) + [f"station{sep}{f}" for f in station_fields] + ["station_trace"]
+    missing = [w for w in wanted if w not in keys]
+    if missing:
+        raise InputFileError(f"{path}: tree '{TREE}' lacks the branch(es) {missing}")
+    names = list(event_fields) + ["station_trace"]
+    names += ["station"] if layout == "record" else [f"station_{f}" for f in station_fields]
+    return names
+
+
+def iterate_station_chunks(
+    path: str | Path,
+    step_size: int,
+    event_fields: Sequence[str],
+    station_fields: Sequence[str] = tuple(STATION_FIELDS),
+    meta: Mapping[str, Any] | None = None,
+) -> Iterator[StationChunk]:
+    """Stream one events file in chunks of at most ``step_size`` events (``uproot.iterate``),
+    each flattened to numpy and validated (see :func:`validate_chunk`).
+
+    Only the named event fields, the station fields and the traces are read. Raises
+    :class:`InputFileError` naming the file (and entry/event) for anything off-contract.
+    """
+    path = Path(path)
+    meta = dict(meta) if meta is not None else read_meta(path)
+    trace_bins = meta.get("trace_bins")
+    if not isinstance(trace_bins, int) or isinstance(trace_bins, bool) or trace_bins < 1:
+        raise InputFileError(f"{path}: metadata 'trace_bins' = {trace_bins!r}, expected a positive integer")
+    if step_size < 1:
+        raise ValueError(f"step_size must be >= 1, got {step_size}")
+    names = check_branches(path, event_fields, station_fields)
+    try:
+        with uproot.open(path) as handle:
+            n_entries = int(handle[TREE].num_entries)
+    except Exception as exc:
+        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+    if n_entries == 0:
+        return
+    iterator = uproot.iterate({str(path): TREE}, filter_name=names, step_size=step_size, report=True)
+    done = 0
+    while True:
+        try:
+            arrays, report = next(iterator)
+        except StopIteration:
+            break
+        except Exception as exc:  # decompression / deserialisation errors of damaged files
+            raise InputFileError(
+                f"{path}: cannot read the events from entry {done} of {n_entries} "
+                f"({_short(exc)}); truncated or damaged file?"
+            ) from exc
+        done = int(report.tree_entry_stop)
+        yield _flatten(arrays, path, int(report.tree_entry_start), trace_bins, event_fields, station_fields)
+
+
+def _station_field(arrays: ak.Array, name: str) -> ak.Array:
+    return arrays["station", name] if "station" in arrays.fields else arrays[f"station_{name}"]
+
+
+def _flatten(
+    arrays: ak.Array,
+    path: Path,
+    entry_start: int,
+    trace_bins: int,
+    event_fields: Sequence[str],
+    station_fields: Sequence[str],
+) -> StationChunk:
+    events = {f: np.asarray(ak.to_numpy(arrays[f])) for f in event_fields}
+    counts = None
+    stations: dict[str, np.ndarray] = {}
+    lengths: dict[str, np.ndarray] = {}
+    for f in station_fields:
+        jagged = _station_field(arrays, f)
+        lengths[f] = np.asarray(ak.num(jagged, axis=1), dtype=np.int64)
+        stations[f] = np.asarray(ak.to_numpy(ak.flatten(jagged, axis=1)))
+        if counts is None:
+            counts = lengths[f]
+    if counts is None:
+        counts = np.zeros(len(arrays), dtype=np.int64)
+    flat_traces = arrays["station_trace"]
+    trace_len = np.asarray(ak.num(flat_traces, axis=1), dtype=np.int64)
+    values = np.asarray(ak.to_numpy(ak.flatten(flat_traces, axis=1)), dtype=np.float32)
+    chunk = StationChunk(path, entry_start, events, counts, stations, None)
+    validate_chunk(chunk, lengths, trace_len, trace_bins)
+    chunk.traces = values.reshape(-1, trace_bins)
+    _check_finite_traces(chunk)
+    return chunk
+
+
+def validate_chunk(
+    chunk: StationChunk, lengths: Mapping[str, np.ndarray], trace_len: np.ndarray, trace_bins: int
+) -> None:
+    """Check one chunk against the contract; raise InputFileError naming file, entry and event.
+
+    ``lengths``: stations per event of each station field; ``trace_len``: values of the
+    flattened trace per event. Checks: station arrays of one length per event, trace length
+    = nstation * T, station ids unique within an event and on the array, finite positions,
+    signals and (for working stations) start times, finite float event fields.
+    """
+    from airshower.detector.array import N_STATIONS
+
+    counts = chunk.counts
+    for name, n in lengths.items():
+        bad = np.flatnonzero(n != counts)
+        if bad.size:
+            e = int(bad[0])
+            raise InputFileError(
+                f"{chunk.where(e)}: station arrays disagree in length: 'station.{name}' has {int(n[e])} "
+                f"entries, 'station.id' {int(counts[e])}"
+            )
+    bad = np.flatnonzero(trace_len != counts * trace_bins)
+    if bad.size:
+        e = int(bad[0])
+        raise InputFileError(
+            f"{chunk.where(e)}: station_trace holds {int(trace_len[e])} values, expected nstation x T = "
+            f"{int(counts[e])} x {trace_bins} = {int(counts[e]) * trace_bins}"
+        )
+    st = chunk.stations
+    ev = chunk.station_event()
+    if "id" in st and st["id"].size:
+        ids = st["id"].astype(np.int64)
+        off = np.flatnonzero((ids < 0) | (ids >= N_STATIONS))
+        if off.size:
+            s = int(off[0])
+            raise InputFileError(
+                f"{chunk.where(int(ev[s]))}: station id {int(ids[s])} is not on the array (0..{N_STATIONS - 1})"
+            )
+        key = np.sort(ev * N_STATIONS + ids)
+        dup = np.flatnonzero(key[1:] == key[:-1])
+        if dup.size:
+            k = int(key[dup[0]])
+            raise InputFileError(f"{chunk.where(k // N_STATIONS)}: station id {k % N_STATIONS} appears twice")
+    working = st.get("working")
+    for name in ("x", "y", "z", "signal", "start_time"):
+        if name not in st:
+            continue
+        values = st[name]
+        bad_mask = ~np.isfinite(values)
+        if name == "start_time" and working is not None:
+            bad_mask &= working  # a dead station has no start time
+        bad = np.flatnonzero(bad_mask)
+        if bad.size:
+            s = int(bad[0])
+            raise InputFileError(
+                f"{chunk.where(int(ev[s]))}: station {int(st['id'][s]) if 'id' in st else s} has "
+                f"station.{name} = {float(values[s])} (NaN or infinite)"
+            )
+    for name, values in chunk.events.items():
+        if np.issubdtype(values.dtype, np.floating):
+            bad = np.flatnonzero(~np.isfinite(values))
+            if bad.size:
+                e = int(bad[0])
+                raise InputFileError(f"{chunk.where(e)}: {name} = {float(values[e])} (NaN or infinite)")
+
+
+def _check_finite_traces(chunk: StationChunk) -> None:
+    """Raise InputFileError naming the first station whose trace holds NaN or inf."""
+    traces = chunk.traces
+    if traces is None or traces.size == 0 or np.isfinite(traces.sum(axis=1)).all():
+        return  # one pass: a NaN or inf anywhere shows in its row's sum
+    bad = np.flatnonzero(~np.isfinite(traces).all(axis=1))
+    if bad.size == 0:
+        return  # a row sum overflowed on finite values
+    row = int(bad[0])
+    sid = int(chunk.stations["id"][row]) if "id" in chunk.stations else row
+    raise InputFileError(
+        f"{chunk.where(int(chunk.station_event()[row]))}: station {sid} has NaN or infinite values in its trace"
+    )
