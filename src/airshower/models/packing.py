@@ -1,0 +1,76 @@
+"""Packing of variable sets (stations of an event, tokens of an event) into dense tensors.
+
+Two layouts are used by the networks:
+
+* *packed*: the selected cells of a (B, G, G, ...) window flattened into (K, ...) rows, so
+  per-station layers (trace encoders) run only on stations that exist;
+* *padded*: rows grouped per event into (B, L_max, ...) with a boolean ``valid`` mask
+  (B, L_max), for attention over a variable number of tokens with key padding.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass(frozen=True)
+class Packing:
+    """Indices of the selected cells of a (B, G, G) window, in row-major order."""
+
+    index: torch.Tensor  # (K,) int64 into the flattened B * G * G cells
+    shape: tuple[int, int, int]  # (B, G, G)
+
+    @classmethod
+    def from_mask(cls, mask: torch.Tensor) -> Packing:
+        """Select the cells where ``mask`` (B, G, G) is True."""
+        return cls(index=mask.reshape(-1).nonzero().squeeze(1), shape=tuple(mask.shape))
+
+    def __len__(self) -> int:
+        return int(self.index.numel())
+
+    @property
+    def event(self) -> torch.Tensor:
+        """(K,) event index of each selected cell."""
+        return torch.div(self.index, self.shape[1] * self.shape[2], rounding_mode="floor")
+
+    def gather(self, x: torch.Tensor) -> torch.Tensor:
+        """(B, G, G, *F) -> (K, *F)."""
+        return x.reshape(-1, *x.shape[3:]).index_select(0, self.index)
+
+    def scatter(self, rows: torch.Tensor, fill: torch.Tensor | None = None) -> torch.Tensor:
+        """(K, *F) -> (B, G, G, *F): the rows at their cells; ``fill`` (default zeros) elsewhere.
+
+        ``fill`` is either a full (B, G, G, *F) tensor or anything broadcastable to it.
+        """
+        n = self.shape[0] * self.shape[1] * self.shape[2]
+        feat = rows.shape[1:]
+        if fill is None:
+            base = rows.new_zeros((n, *feat))
+        else:
+            base = torch.broadcast_to(fill, (*self.shape, *feat)).reshape(n, *feat).to(rows.dtype)
+        return base.index_copy(0, self.index, rows).reshape(*self.shape, *feat)
+
+
+def pad_groups(
+    values: torch.Tensor, group: torch.Tensor, n_groups: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Arrange rows ``values`` (N, *F) by ``group`` (N,) into (n_groups, L_max, *F).
+
+    Rows keep their order within a group. Returns (padded, valid (n_groups, L_max) bool,
+    dest (N,) flat position of each row in the padded tensor). L_max >= 1 even with no rows.
+    """
+    counts = torch.bincount(group, minlength=n_groups)
+    l_max = max(int(counts.max()), 1) if counts.numel() else 1
+    order = torch.argsort(group, stable=True)
+    sorted_group = group.index_select(0, order)
+    starts = torch.cumsum(counts, 0) - counts
+    rank_sorted = torch.arange(group.numel(), device=group.device) - starts.index_select(0, sorted_group)
+    dest = torch.empty_like(group)
+    dest[order] = sorted_group * l_max + rank_sorted
+    feat = values.shape[1:]
+    padded = values.new_zeros((n_groups * l_max, *feat)).index_copy(0, dest, values)
+    valid = torch.zeros(n_groups * l_max, dtype=torch.bool, device=values.device)
+    valid[dest] = True
+    return padded.reshape(n_groups, l_max, *feat), valid.reshape(n_groups, l_max), dest

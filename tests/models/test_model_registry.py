@@ -1,0 +1,65 @@
+"""The registry: every config type builds, and bad entries fail with the key, value and what is allowed."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import pytest
+import yaml
+
+from airshower.errors import ConfigError
+from airshower.models.registry import MODEL_TYPES, build_model, hyperparameter_table
+
+
+def test_registry_covers_the_config_schema():
+    schema = yaml.safe_load(resources.files("airshower").joinpath("schemas/config.schema.yaml").read_text())
+    enum = schema["properties"]["models"]["additionalProperties"]["properties"]["type"]["enum"]
+    assert set(enum) == set(MODEL_TYPES)
+
+
+@pytest.mark.parametrize("kind", sorted(MODEL_TYPES))
+def test_defaults_build_and_training_subdict_is_ignored(kind):
+    model = build_model("m", {"type": kind, "training": {"epochs": 3}}, 13, 120, ["xmax", "axis"])
+    assert model.TYPE == kind
+    assert model.targets == ["xmax", "axis"]
+    assert set(model.hyperparameters) == set(MODEL_TYPES[kind].HYPERPARAMETERS)
+    assert hyperparameter_table(kind).count("\n") + 1 == len(MODEL_TYPES[kind].HYPERPARAMETERS)
+
+
+@pytest.mark.parametrize(
+    "spec,pattern",
+    [
+        ({"type": "resnet"}, r"models\.net\.type = 'resnet'.*allowed: hexcnn"),
+        ({}, r"models\.net: missing 'type'"),
+        ({"type": "vit", "widht": 3}, r"models\.net\.widht: unknown hyperparameter \(value 3\); allowed: .*dim"),
+        ({"type": "vit", "dim": -4}, r"models\.net\.dim = -4: expected an integer >= 8"),
+        ({"type": "vit", "dim": True}, r"models\.net\.dim = True: expected an integer"),
+        ({"type": "vit", "dim": 2.5}, r"models\.net\.dim = 2\.5"),
+        ({"type": "vit", "tokens": "patches"}, r"models\.net\.tokens = 'patches': expected one of 'window', '"),
+        ({"type": "vit", "dim": 30, "heads": 4}, r"models\.net\.heads = 4: must divide dim = 30"),
+        ({"type": "temporal", "attention": "flash"}, r"models\.net\.attention = 'flash'.*'fused', 'materialized'"),
+        ({"type": "hexcnn", "conv_channels": []}, r"models\.net\.conv_channels = \[\]: expected a list of integers"),
+        ({"type": "hexcnn", "conv_channels": [8, 0]}, r"models\.net\.conv_channels = \[8, 0\]"),
+        ({"type": "hexcnn", "trace_kernel": 4}, r"models\.net\.trace_kernel = 4: must be odd"),
+        ({"type": "hexcnn", "dropout": 1.5}, r"models\.net\.dropout = 1\.5: expected a number >= 0 and <= 0\.9"),
+        ({"type": "temporal", "patch_bins": 500}, r"models\.net\.patch_bins = 500: must be <= the trace length 120"),
+        ("vit", r"models\.net = 'vit': expected a mapping"),
+    ],
+)
+def test_bad_entries_raise_config_error(spec, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        build_model("net", spec, 13, 120, ["xmax"])
+
+
+@pytest.mark.parametrize(
+    "grid,bins,targets,pattern",
+    [
+        (12, 120, ["xmax"], r"convert\.grid_size = 12"),
+        (13, 0, ["xmax"], r"simulation\.trace_bins = 0"),
+        (13, 120, ["mass"], r"training\.targets: unknown target 'mass'"),
+        (13, 120, [], r"training\.targets = \[\]"),
+    ],
+)
+def test_bad_sizes_and_targets(grid, bins, targets, pattern):
+    with pytest.raises(ConfigError, match=pattern):
+        build_model("net", {"type": "hexcnn"}, grid, bins, targets)
