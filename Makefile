@@ -7,8 +7,10 @@ CORES  ?= 2
 # never resolves a CUDA build (gigabytes). Override with TORCH_SPEC=torch on a GPU box.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
+# The rules call the `airshower` command: the environment's bin/ comes first on PATH.
+export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: run test setup lint
+.PHONY: run test test-slurm setup lint
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +31,12 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/snakemake --lint
+
+# The tiny study on a real SLURM cluster: a one-node cluster on loopback (root; Debian's
+# packages: `scripts/slurm-cluster.sh install`), every non-local rule as its own SLURM job
+# (tests/test_slurm.py). Stops the cluster afterwards unless it was already running.
+test-slurm: $(STAMP)
+	@if scripts/slurm-cluster.sh status >/dev/null 2>&1; then started=0; \
+	else scripts/slurm-cluster.sh start || exit 1; started=1; fi; \
+	AIRSHOWER_SLURM_TEST=1 PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/python -m pytest -q tests/test_slurm.py; \
+	status=$$?; if [ $$started = 1 ]; then scripts/slurm-cluster.sh stop; fi; exit $$status

@@ -35,13 +35,20 @@ def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--config-json", default=None, help="config as JSON text (used by the Snakemake rules)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser with every subcommand; each stage module adds its own options."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser with every subcommand; each stage module adds its own options.
+
+    With ``command``, only that stage's module is imported for its options (the others get
+    none): a workflow rule runs in a conda environment with that stage's dependencies only,
+    e.g. ``simulate`` without torch. ``command=""`` imports no stage module.
+    """
     parser = argparse.ArgumentParser(prog="airshower", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for name, (module, _func, help_text) in COMMANDS.items():
         p = sub.add_parser(name, help=help_text, description=help_text)
         _add_config_options(p)
+        if command is not None and name != command:
+            continue
         try:
             mod = importlib.import_module(module)
         except ModuleNotFoundError as exc:
@@ -64,7 +71,8 @@ def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``airshower`` console script."""
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(argv[0] if argv and argv[0] in COMMANDS else "")
     args = parser.parse_args(argv)
     if getattr(args, "_unavailable", None):
         print(f"airshower: error: {args._unavailable}", file=sys.stderr)

@@ -1,5 +1,6 @@
 # Helpers shared by the rules: the part of the config each stage reads, file lists.
 import json
+import os
 from pathlib import Path
 
 from airshower.config import dataset_simulation, validate_config
@@ -8,6 +9,9 @@ from airshower.config import dataset_simulation, validate_config
 config = validate_config(config, source="snakemake config")
 
 PKG = Path(workflow.basedir).parent / "src" / "airshower"
+# Set, not read: the post-deploy script of each rule environment (workflow/envs/) installs
+# this checkout of the package from $AIRSHOWER_ROOT when Snakemake builds the environment.
+os.environ.update(AIRSHOWER_ROOT=str(Path(str(workflow.current_basedir)).parents[1]))  # this file: workflow/rules/
 STUDY = config["study"]
 RESULTS = f"results/{STUDY}"
 
@@ -37,5 +41,48 @@ def simulate_params(dataset):
 
 
 def all_targets():
-    datasets = [config["train_dataset"], *config["test_datasets"]]
-    return [f for ds in datasets for f in shard_files(ds)]
+    """The targets of the default rule: the figures and tables (they pull in every prediction and
+    metrics file, hence every trained model and tensor file), the trained models themselves,
+    and the simulation's validation figures."""
+    from airshower.figures.paper import output_files
+
+    figures = output_files(list(config["models"]), config["test_datasets"], config["figures"]["formats"])
+    return [
+        *(f"{RESULTS}/figures/{name}" for name in figures),
+        *(f"{RESULTS}/models/{m}/model.pt" for m in sorted(config["models"])),
+        f"{RESULTS}/validation",
+    ]
+
+
+def launcher(resources) -> str:
+    """The command that starts the ``airshower`` CLI in a job with these resources.
+
+    One GPU or none: ``airshower``. Several GPUs (``gpu: N``, ``gpus: N`` or ``gres: gpu[:type]:N``,
+    e.g. from the SLURM profile's set-resources): ``torchrun`` with one process per GPU on
+    this node (``--standalone`` picks a free rendezvous port, so jobs sharing a node do not
+    collide). Several nodes are refused: see docs/cluster.md. Use it through a params function;
+    Snakemake does not count params that read ``resources`` as a rerun trigger, so changing the
+    GPU count does not retrain:
+
+        params: launch=lambda wildcards, resources: launcher(resources)
+        shell: "{params.launch} train ..."
+    """
+    get = resources.get if hasattr(resources, "get") else lambda key, default=None: getattr(resources, key, default)
+    gpus = get("gpu", None) or get("gpus", None)
+    gres = str(get("gres", None) or "").split(":")
+    if not gpus and gres[0] == "gpu":  # gres: gpu, gpu:N, gpu:type or gpu:type:N
+        gpus = int(gres[-1]) if len(gres) > 1 and gres[-1].isdigit() else 1
+    try:
+        gpus = int(gpus or 0)
+    except (TypeError, ValueError):
+        raise ValueError(f"resource gpu = {gpus!r}: expected a whole number of GPUs") from None
+    if gpus < 0:
+        raise ValueError(f"resource gpu = {gpus}: expected 0 or more GPUs")
+    nodes = int(get("nodes", 1) or 1)
+    if nodes > 1:
+        raise ValueError(
+            f"resource nodes = {nodes}: launcher() starts one node; multi-node training is described in docs/cluster.md"
+        )
+    if gpus <= 1:
+        return "airshower"
+    return f"torchrun --standalone --nnodes 1 --nproc_per_node {gpus} -m airshower.cli"

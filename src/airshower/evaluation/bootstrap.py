@@ -49,6 +49,22 @@ def replicates(values: np.ndarray, statistic: Statistic, n_resamples: int, rng: 
     return np.concatenate(out)
 
 
+def replicates_many(
+    values: np.ndarray, statistics: dict[str, Statistic], n_resamples: int, rng: np.random.Generator
+) -> dict[str, np.ndarray]:
+    """Replicates of several statistics evaluated on the same resamples (one index draw for all)."""
+    values = np.asarray(values, dtype=np.float64)
+    n = values.size
+    if n == 0:
+        raise ValueError("cannot bootstrap an empty sample")
+    out: dict[str, list[np.ndarray]] = {name: [] for name in statistics}
+    for k in _chunks(n_resamples, n):
+        resampled = values[rng.integers(0, n, size=(k, n))]
+        for name, func in statistics.items():
+            out[name].append(func(resampled))
+    return {name: np.concatenate(parts) for name, parts in out.items()}
+
+
 def replicates2(
     a: np.ndarray, b: np.ndarray, statistic: Statistic2, n_resamples: int, rng: np.random.Generator
 ) -> np.ndarray:

@@ -1,0 +1,212 @@
+"""Bias, resolution and merit factor of one model on one test dataset (``airshower evaluate``).
+
+Reads a predictions file (:mod:`airshower.evaluation.prediction_file`) and writes
+``results/{study}/metrics/{dataset}/{model}.json``. Events are binned in *true* lg(E/eV)
+with the edges ``evaluation.lg_energy_bins`` and split by primary (p, He, N, Fe by mass
+number 1, 4, 14, 56, and ``all``, which also holds any other mass). Every uncertainty is the
+bootstrap standard error of ``evaluation.bootstrap`` resamples seeded by
+``evaluation.seed`` (:mod:`airshower.evaluation.bootstrap`).
+
+Layout of the JSON (``schema_version`` 1)::
+
+    {"schema_version": 1, "model": ..., "dataset": ..., "n_events": N,
+     "evaluation": {the evaluation config section}, "lg_energy_bins": [edges],
+     "primaries": ["all", "p", "He", "N", "Fe"], "targets": [reconstructed targets],
+     "quantities": {
+        "<target>": {"unit": ..., "definition": ..., "statistics": [...],
+                     "per_primary": {"all": {"total": ENTRY, "bins": [ENTRY, ...]}, "p": ..., ...}}},
+     "merit_factor": {"definition": ..., "total": MF_ENTRY, "bins": [MF_ENTRY, ...]}}
+
+    ENTRY    = {"lo", "hi", "count", "x_mean" (mean true lg E), "<stat>", "<stat>_err", ...}
+    MF_ENTRY = {"lo", "hi", "count_p", "count_fe", "reco", "reco_err", "true", "true_err"}
+
+Quantities, where the model predicts the target (``total`` covers the events inside the bins):
+
+* ``xmax``: residual Xmax_rec - Xmax_true [g/cm2]; ``bias`` (mean), ``std`` (resolution)
+  and ``half68`` (half-width of the central 68.27% interval), see :mod:`.binned`;
+* ``lg_energy``: relative energy residual E_rec/E_true - 1 (dimensionless), same statistics;
+* ``axis``: opening angle between reconstructed and true axis [deg]; ``q68`` (angular
+  resolution: 68% containment);
+* ``core``: distance between reconstructed and true core [m]; ``q68``;
+* ``merit_factor`` (only with ``xmax``): p/Fe merit factor of reconstructed and of true
+  Xmax per bin (:mod:`.merit`).
+
+A bin without events (or too few for a statistic) reports its count and ``null`` values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airshower.errors import ConfigError, InputFileError
+from airshower.evaluation.atomic import write_text
+from airshower.evaluation.binned import binned_summary
+from airshower.evaluation.merit import binned_merit_factor
+from airshower.evaluation.prediction_file import Predictions, read_predictions
+
+SCHEMA_VERSION = 1
+PRIMARIES: dict[str, int] = {"p": 1, "He": 4, "N": 14, "Fe": 56}
+PRIMARY_KEYS = ("all", *PRIMARIES)
+
+QUANTITIES: dict[str, dict[str, Any]] = {
+    "xmax": {"unit": "g/cm2", "definition": "Xmax_rec - Xmax_true", "statistics": ["bias", "std", "half68"]},
+    "lg_energy": {"unit": "1", "definition": "E_rec / E_true - 1", "statistics": ["bias", "std", "half68"]},
+    "axis": {"unit": "deg", "definition": "opening angle between reconstructed and true axis", "statistics": ["q68"]},
+    "core": {"unit": "m", "definition": "distance between reconstructed and true core", "statistics": ["q68"]},
+}
+
+
+def opening_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Angle [deg] between the vectors of rows of ``a`` and ``b`` (N, 3); atan2(|a x b|, a.b), exact at small angles."""
+    a = np.asarray(a, dtype=np.float64)
+    b = np.asarray(b, dtype=np.float64)
+    cross = np.linalg.norm(np.cross(a, b), axis=1)
+    return np.degrees(np.arctan2(cross, np.einsum("ij,ij->i", a, b)))
+
+
+def residuals(pred: Predictions, target: str) -> np.ndarray:
+    """Per-event residual of ``target`` as defined in :data:`QUANTITIES` (physical units)."""
+    reco, true = pred.reco[target], pred.truth[target]
+    if target == "xmax":
+        return np.asarray(reco, np.float64) - np.asarray(true, np.float64)
+    if target == "lg_energy":
+        return np.power(10.0, np.asarray(reco, np.float64) - np.asarray(true, np.float64)) - 1.0
+    if target == "axis":
+        return opening_angle_deg(reco, true)
+    if target == "core":
+        return np.linalg.norm(np.asarray(reco, np.float64) - np.asarray(true, np.float64), axis=1)
+    raise ValueError(f"no residual defined for target {target!r}")
+
+
+def check_evaluation(evaluation: Mapping[str, Any]) -> None:
+    """Raise :class:`ConfigError` if the energy bin edges are not strictly ascending."""
+    edges = list(evaluation["lg_energy_bins"])
+    if any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
+        raise ConfigError(f"'evaluation.lg_energy_bins' = {edges} must be strictly ascending")
+
+
+def compute_metrics(pred: Predictions, evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """The metrics dict of one predictions set (layout in the module docstring)."""
+    check_evaluation(evaluation)
+    edges = [float(e) for e in evaluation["lg_energy_bins"]]
+    n_boot = int(evaluation["bootstrap"])
+    seed = int(evaluation["seed"])
+    lg_e = np.asarray(pred.truth["lg_energy"], dtype=np.float64)
+    mass = np.rint(np.asarray(pred.truth["mass"], dtype=np.float64)).astype(np.int64)
+    masks = {"all": np.ones(mass.shape, dtype=bool)} | {k: mass == a for k, a in PRIMARIES.items()}
+
+    quantities: dict[str, Any] = {}
+    if not np.isfinite(lg_e).all():
+        raise InputFileError(f"{pred.path}: truth/lg_energy holds non-finite values")
+    for qi, (target, spec) in enumerate(QUANTITIES.items()):
+        if target not in pred.targets:
+            continue
+        res = residuals(pred, target)
+        bad = int((~np.isfinite(res)).sum())
+        if bad:
+            raise InputFileError(f"{pred.path}: {bad} of {res.size} events have a non-finite {target} "
+                                 "(reconstruction or truth); the metrics would silently drop them")
+        per_primary = {
+            name: binned_summary(lg_e[m], res[m], edges, spec["statistics"], n_boot, seed, key=[qi, pi])
+            for pi, (name, m) in enumerate(masks.items())
+        }
+        quantities[target] = {**spec, "per_primary": per_primary}
+
+    out: dict[str, Any] = {
+        "schema_version": SCHEMA_VERSION,
+        "model": pred.model,
+        "dataset": pred.dataset,
+        "n_events": len(pred),
+        "evaluation": dict(evaluation),
+        "lg_energy_bins": edges,
+        "primaries": list(PRIMARY_KEYS),
+        "targets": [t for t in QUANTITIES if t in pred.targets],
+        "quantities": quantities,
+    }
+    if "xmax" in pred.targets:
+        mf = binned_merit_factor(
+            lg_e,
+            mass,
+            {"reco": pred.reco["xmax"], "true": pred.truth["xmax"]},
+            edges,
+            n_boot,
+            seed,
+            key=[len(QUANTITIES)],
+            light=PRIMARIES["p"],
+            heavy=PRIMARIES["Fe"],
+        )
+        out["merit_factor"] = {
+            "definition": "|<X_p> - <X_Fe>| / sqrt(sigma_p^2 + sigma_Fe^2) of reconstructed (reco) and true Xmax",
+            **mf,
+        }
+    return out
+
+
+def _clean(obj: Any) -> Any:
+    """JSON-safe copy: NaN/inf -> None, numpy scalars -> Python."""
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, (np.floating, float)):
+        return float(obj) if math.isfinite(float(obj)) else None
+    if isinstance(obj, np.integer):
+        return int(obj)
+    return obj
+
+
+def write_metrics(path: str | Path, metrics: Mapping[str, Any]) -> Path:
+    """Write a metrics dict as JSON atomically."""
+    return write_text(path, json.dumps(_clean(metrics), indent=1, allow_nan=False) + "\n")
+
+
+def read_metrics(path: str | Path) -> dict[str, Any]:
+    """Read a metrics JSON file; :class:`InputFileError` if missing, malformed or of another version."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: metrics file not found (run `airshower evaluate` first)")
+    try:
+        metrics = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(metrics, dict) or metrics.get("schema_version") != SCHEMA_VERSION:
+        version = metrics.get("schema_version") if isinstance(metrics, dict) else None
+        raise InputFileError(f"{path}: metrics schema version {version!r}, this package reads {SCHEMA_VERSION}")
+    for key in ("model", "dataset", "lg_energy_bins", "quantities"):
+        if key not in metrics:
+            raise InputFileError(f"{path}: key '{key}' is missing; the file breaks the metrics contract")
+    return metrics
+
+
+def evaluate(predictions: str | Path, output: str | Path, evaluation: Mapping[str, Any]) -> dict[str, Any]:
+    """Read a predictions file, compute its metrics and write them to ``output``; returns the metrics."""
+    metrics = compute_metrics(read_predictions(predictions), evaluation)
+    write_metrics(output, metrics)
+    return metrics
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``airshower evaluate``."""
+    parser.add_argument("--predictions", required=True, help="predictions file (.h5) of one model on one dataset")
+    parser.add_argument("--output", required=True, help="metrics file to write (.json)")
+
+
+def main(config: dict[str, Any], args: argparse.Namespace) -> int:
+    """``airshower evaluate``: reads only the ``evaluation`` section of the config."""
+    metrics = evaluate(args.predictions, args.output, config["evaluation"])
+    xmax = metrics["quantities"].get("xmax")
+    if xmax is not None:
+        total = xmax["per_primary"]["all"]["total"]
+        std, err = total["std"], total["std_err"]
+        if std is not None:
+            print(f"{metrics['model']} on {metrics['dataset']}: Xmax resolution {std:.1f} +- {err or 0:.1f} g/cm2 "
+                  f"over {total['count']} events")
+    print(f"wrote {args.output}")
+    return 0

@@ -1,0 +1,204 @@
+"""Reconstruct a test tensor file with a trained model (``airshower predict``).
+
+Reads ``results/{study}/models/{model}/model.pt`` with
+:func:`airshower.training.checkpoint.load_model` (network rebuilt from the checkpoint's
+model entry, weights of the best epoch, target normalisation), runs it over
+``data/tensors/{dataset}.h5`` in batches without gradients, turns its standardised outputs
+into physical units (``normaliser.denormalise``; a reconstructed axis is rescaled to a unit
+vector) and writes ``results/{study}/predictions/{dataset}/{model}.h5`` in the layout of
+:mod:`airshower.evaluation.prediction_file`: per event the reconstruction of every target
+the model predicts, the truth of every target the tensor file holds (``targets/*``), the
+true zenith [deg] from the true axis, the event id (``meta/event_id``) and the row.
+
+Nothing is read from the study config: what the network is and predicts is in its
+checkpoint. ``--batch-size`` and ``--device`` are runtime settings (they do not change the
+result beyond floating-point rounding). Inference runs in float32.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from airshower.errors import ConfigError, InputFileError
+from airshower.evaluation.prediction_file import TARGET_SHAPES, write_predictions, zenith_deg
+
+if TYPE_CHECKING:
+    import torch
+
+    from airshower.training.data import TensorSource
+
+TRUTH_COLUMNS = ("xmax", "lg_energy", "axis", "core", "mass")
+
+
+def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """(truth columns, event ids) of a tensor file: ``targets/*`` and ``meta/event_id`` (float64, int64)."""
+    from airshower.io.tensors import open_tensor_file
+
+    path = Path(path)
+    with open_tensor_file(path) as f:
+        missing = [f"targets/{c}" for c in ("lg_energy", "mass", "axis") if f"targets/{c}" not in f]
+        if "meta/event_id" not in f:
+            missing.append("meta/event_id")
+        if missing:
+            raise InputFileError(f"{path}: {missing} missing; the test set needs its truth for the evaluation")
+        truth = {c: np.asarray(f[f"targets/{c}"][()], dtype=np.float64) for c in TRUTH_COLUMNS if f"targets/{c}" in f}
+        event_id = np.asarray(f["meta/event_id"][()], dtype=np.int64)
+    truth["zenith"] = zenith_deg(truth["axis"])
+    return truth, event_id
+
+
+def predict_source(
+    model: torch.nn.Module,
+    normaliser: Any,
+    source: TensorSource,
+    batch_size: int = 512,
+    device: str | torch.device = "cpu",
+    chunk_batches: int = 8,
+) -> dict[str, np.ndarray]:
+    """The model's de-normalised predictions [physical units] for every event of ``source``.
+
+    ``source.read(start, stop)`` gives CPU batches (chunks of ``chunk_batches`` x
+    ``batch_size`` events are read at once). Returns target -> (N,) or (N, k) float64.
+    """
+    import torch
+
+    from airshower.training.data import as_model_input
+
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size = {batch_size}: must be >= 1")
+    device = torch.device(device)
+    model.eval()
+    parts: dict[str, list[np.ndarray]] = {}
+    chunk = batch_size * max(1, chunk_batches)
+    with torch.inference_mode():
+        for start in range(0, source.n_events, chunk):
+            events = source.read(start, min(start + chunk, source.n_events))
+            for lo in range(0, len(events), batch_size):
+                hi = min(lo + batch_size, len(events))
+                batch = _slice(events, lo, hi)
+                batch = as_model_input(batch).to(device, non_blocking=True)
+                out = normaliser.denormalise(model(batch))
+                for name, values in out.items():
+                    if name in TARGET_SHAPES:
+                        parts.setdefault(name, []).append(values.float().cpu().numpy().astype(np.float64))
+    preds = {k: np.concatenate(v).reshape(-1, *TARGET_SHAPES[k]) for k, v in parts.items()}
+    if "axis" in preds:
+        norm = np.linalg.norm(preds["axis"], axis=1, keepdims=True)
+        preds["axis"] = preds["axis"] / np.where(norm > 0, norm, 1.0)
+    return preds
+
+
+def _slice(batch: Any, lo: int, hi: int) -> Any:
+    from dataclasses import fields, replace
+
+    parts = {f.name: getattr(batch, f.name)[lo:hi] for f in fields(batch) if f.name != "targets"}
+    return replace(batch, **parts, targets={})
+
+
+def predict_file(
+    model_path: str | Path,
+    tensors: str | Path,
+    output: str | Path,
+    *,
+    dataset: str,
+    model_name: str | None = None,
+    batch_size: int = 512,
+    device: str | None = None,
+    weights: str = "best",
+) -> dict[str, Any]:
+    """Predict every event of ``tensors`` with the model in ``model_path`` and write ``output``.
+
+    ``model_path`` is a ``model.pt`` or the model's folder. Returns a small record
+    (model, dataset, events, targets, seconds, events/s).
+    """
+    from airshower.training.checkpoint import load_model
+    from airshower.training.data import H5Source
+    from airshower.training.device import choose_device
+
+    model_path = Path(model_path)
+    if model_path.is_dir():
+        model_path = model_path / "model.pt"
+    tensors = Path(tensors)
+    truth, event_id = read_truth(tensors)
+    dev = choose_device(device)
+    model, normaliser, info = load_model(model_path, device=dev, weights=weights)
+    name = model_name or str(info["name"])
+    source = H5Source(tensors)
+    if (source.grid_size, source.trace_bins) != (int(info["grid_size"]), int(info["trace_bins"])):
+        raise InputFileError(
+            f"{tensors}: windows of {source.grid_size}x{source.grid_size} cells and {source.trace_bins} bins, "
+            f"but {model_path} was trained on {info['grid_size']}x{info['grid_size']} and {info['trace_bins']}"
+        )
+    missing = [t for t in info["targets"] if t not in truth]
+    if missing:
+        raise InputFileError(f"{tensors}: no truth for the predicted target(s) {missing}")
+    t0 = time.perf_counter()
+    reco = predict_source(model, normaliser, source, batch_size=batch_size, device=dev)
+    seconds = time.perf_counter() - t0
+    lacking = [t for t in info["targets"] if t not in reco]
+    if lacking:
+        raise InputFileError(f"{model_path}: the network returned no prediction of {lacking}")
+    for t in info["targets"]:
+        bad = int((~np.isfinite(reco[t].reshape(len(reco[t]), -1))).any(axis=1).sum())
+        if bad:
+            raise InputFileError(f"{model_path}: the network predicts non-finite {t} for {bad} of {len(reco[t])} "
+                                 f"events of {tensors}")
+    if len(event_id) != source.n_events:
+        raise InputFileError(f"{tensors}: {len(event_id)} event ids for {source.n_events} events")
+    config = {
+        "model": name,
+        "spec": info.get("spec"),
+        "targets": list(info["targets"]),
+        "checkpoint": str(model_path),
+        "epoch": info.get("epoch"),
+        "weights": weights,
+        "weights_epoch": info.get("best_epoch") if weights == "best" else info.get("epoch"),
+        "dataset": dataset,
+    }
+    write_predictions(
+        output,
+        model=name,
+        dataset=dataset,
+        truth=truth,
+        reco={t: reco[t] for t in info["targets"]},
+        event_id=event_id,
+        index=np.arange(len(event_id), dtype=np.int64),
+        config=config,
+        tensor_file=str(tensors),
+    )
+    n = len(event_id)
+    return {"model": name, "dataset": dataset, "events": n, "targets": list(info["targets"]),
+            "seconds": seconds, "events_per_s": n / seconds if seconds > 0 else None, "device": str(dev)}
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``airshower predict``."""
+    parser.add_argument("--model-dir", required=True, help="the trained model's folder (holding model.pt) or model.pt")
+    parser.add_argument("--tensors", required=True, help="tensor file of the test dataset")
+    parser.add_argument("--dataset", required=True, help="name of the test dataset (stored in the file)")
+    parser.add_argument("--output", required=True, help="predictions file to write (.h5)")
+    parser.add_argument("--model", default=None, help="model name to store (default: the checkpoint's)")
+    parser.add_argument("--batch-size", type=int, default=512, help="events per forward pass (runtime setting)")
+    parser.add_argument("--device", default=None, help="auto, cpu or cuda (default: $AIRSHOWER_DEVICE or auto)")
+    parser.add_argument("--weights", choices=("best", "last"), default="best",
+                        help="weights of the best validation epoch (default) or of the last epoch")
+    parser.add_argument("--threads", type=int, default=None, help="CPU threads of torch (default: torch's choice)")
+
+
+def main(config: Mapping[str, Any], args: argparse.Namespace) -> int:
+    """``airshower predict``: reads nothing from the config (the checkpoint says what the model is)."""
+    if args.threads is not None:
+        import torch
+
+        torch.set_num_threads(max(1, args.threads))
+    record = predict_file(args.model_dir, args.tensors, args.output, dataset=args.dataset, model_name=args.model,
+                          batch_size=args.batch_size, device=args.device, weights=args.weights)
+    print(json.dumps(record))
+    return 0

@@ -1,0 +1,184 @@
+"""The predictions file contract (HDF5): per test event, truth and a model's reconstruction.
+
+One file per model and test dataset, ``results/{study}/predictions/{dataset}/{model}.h5``,
+written by :mod:`airshower.evaluation.predict`, read by :mod:`airshower.evaluation.metrics`
+and the figures. All values are in physical units (de-normalised). N events:
+
+* ``reco/<target>`` for every target the model predicts: ``xmax`` (N,) [g/cm2],
+  ``lg_energy`` (N,) [lg(E/eV)], ``axis`` (N, 3) unit vector pointing to where the shower
+  comes from, ``core`` (N, 2) [m] relative to the hottest station (the tensor file's frame);
+* ``truth/<target>`` for every target the tensor file holds (at least those predicted),
+  plus the truth-only columns ``truth/mass`` (N,) [A], ``truth/lg_energy`` (N,) and
+  ``truth/zenith`` (N,) [deg] (from the true axis: zenith = arccos(axis_z));
+* ``meta/event_id`` (N,) int64, ``meta/index`` (N,) int64: row of the event in the tensor file.
+
+Attributes: ``schema_version``, ``model``, ``dataset``, ``targets`` (JSON list of the
+predicted targets), ``tensor_file`` (path it was made from), ``config`` (JSON: the config
+that made it). Each dataset carries a ``unit`` attribute. The file is written under a
+temporary name and renamed, so a file that exists is complete.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import h5py
+import numpy as np
+
+from airshower.errors import InputFileError
+from airshower.evaluation.atomic import atomic_path
+
+SCHEMA_VERSION = 1
+
+# target -> shape of one event's value
+TARGET_SHAPES: dict[str, tuple[int, ...]] = {"xmax": (), "lg_energy": (), "axis": (3,), "core": (2,)}
+UNITS: dict[str, str] = {
+    "xmax": "g/cm2",
+    "lg_energy": "lg(E/eV)",
+    "axis": "unit vector",
+    "core": "m",
+    "mass": "A",
+    "zenith": "deg",
+}
+TRUTH_REQUIRED = ("lg_energy", "mass", "zenith")
+
+
+@dataclass
+class Predictions:
+    """The content of one predictions file (arrays in physical units)."""
+
+    model: str
+    dataset: str
+    targets: tuple[str, ...]
+    truth: dict[str, np.ndarray]
+    reco: dict[str, np.ndarray]
+    event_id: np.ndarray
+    index: np.ndarray
+    config: dict[str, Any] = field(default_factory=dict)
+    tensor_file: str = ""
+    path: Path | None = None
+
+    def __len__(self) -> int:
+        return int(self.event_id.shape[0])
+
+
+def zenith_deg(axis: np.ndarray) -> np.ndarray:
+    """Zenith angle [deg] of unit vectors (N, 3) pointing to where the shower comes from."""
+    axis = np.asarray(axis, dtype=np.float64)
+    cos = axis[:, 2] / np.linalg.norm(axis, axis=1)
+    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
+
+
+def _check_columns(columns: Mapping[str, np.ndarray], n: int, what: str) -> None:
+    for name, values in columns.items():
+        shape = TARGET_SHAPES.get(name, ())
+        if values.shape != (n, *shape):
+            raise ValueError(f"{what}/{name} has shape {values.shape}, expected {(n, *shape)}")
+
+
+def write_predictions(
+    path: str | Path,
+    *,
+    model: str,
+    dataset: str,
+    truth: Mapping[str, np.ndarray],
+    reco: Mapping[str, np.ndarray],
+    event_id: np.ndarray,
+    index: np.ndarray,
+    config: Mapping[str, Any] | None = None,
+    tensor_file: str = "",
+) -> Path:
+    """Write a predictions file atomically (see the module docstring for the layout).
+
+    ``truth`` must hold ``lg_energy``, ``mass`` and the truth of every key of ``reco``;
+    ``zenith`` is derived from ``truth["axis"]`` when not given.
+    """
+    unknown = sorted(set(reco) - set(TARGET_SHAPES))
+    if unknown:
+        raise ValueError(f"unknown reconstructed targets {unknown}; known: {sorted(TARGET_SHAPES)}")
+    truth = {k: np.asarray(v) for k, v in truth.items()}
+    if "zenith" not in truth and "axis" in truth:
+        truth["zenith"] = zenith_deg(truth["axis"])
+    missing = [k for k in (*TRUTH_REQUIRED, *reco) if k not in truth]
+    if missing:
+        raise ValueError(f"truth lacks {missing}")
+    n = int(np.asarray(event_id).shape[0])
+    _check_columns(truth, n, "truth")
+    _check_columns({k: np.asarray(v) for k, v in reco.items()}, n, "reco")
+    path = Path(path)
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        f.attrs["schema_version"] = SCHEMA_VERSION
+        f.attrs["model"] = model
+        f.attrs["dataset"] = dataset
+        f.attrs["targets"] = json.dumps([t for t in TARGET_SHAPES if t in reco])
+        f.attrs["tensor_file"] = str(tensor_file)
+        f.attrs["config"] = json.dumps(dict(config or {}), sort_keys=True)
+        for group, columns in (("truth", truth), ("reco", reco)):
+            for name, values in columns.items():
+                dtype = np.float64 if name == "lg_energy" else np.float32
+                ds = f.create_dataset(f"{group}/{name}", data=np.asarray(values, dtype=dtype))
+                ds.attrs["unit"] = UNITS.get(name, "")
+        f.create_dataset("meta/event_id", data=np.asarray(event_id, dtype=np.int64))
+        f.create_dataset("meta/index", data=np.asarray(index, dtype=np.int64))
+    return path
+
+
+def read_predictions(path: str | Path, require: Sequence[str] = ()) -> Predictions:
+    """Read a predictions file; ``require`` names reconstructed targets that must be present.
+
+    Raises :class:`InputFileError` naming the file and what is missing or inconsistent.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: predictions file not found (run `airshower predict` first)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as exc:
+        raise InputFileError(f"{path}: not a readable HDF5 predictions file ({exc})") from exc
+    with f:
+        version = f.attrs.get("schema_version")
+        if version != SCHEMA_VERSION:
+            raise InputFileError(
+                f"{path}: predictions schema version {version!r}, this package reads version {SCHEMA_VERSION}"
+            )
+        try:
+            targets = tuple(json.loads(f.attrs["targets"]))
+            config = json.loads(f.attrs.get("config", "{}"))
+        except (KeyError, json.JSONDecodeError) as exc:
+            raise InputFileError(f"{path}: attribute 'targets' or 'config' missing or not JSON") from exc
+        lacking = [t for t in require if t not in targets]
+        if lacking:
+            raise InputFileError(
+                f"{path}: the model does not reconstruct {lacking} (the file holds {list(targets)}); "
+                "train it with these in training.targets"
+            )
+        for column in [*(f"reco/{t}" for t in targets), *(f"truth/{t}" for t in (*TRUTH_REQUIRED, *targets))]:
+            if column not in f:
+                raise InputFileError(f"{path}: column '{column}' is missing; the file breaks the predictions contract")
+        truth = {name: ds[()] for name, ds in f["truth"].items()}
+        reco = {t: f[f"reco/{t}"][()] for t in targets}
+        if "meta/event_id" not in f or "meta/index" not in f:
+            raise InputFileError(f"{path}: 'meta/event_id' or 'meta/index' is missing")
+        event_id = f["meta/event_id"][()]
+        index = f["meta/index"][()]
+        n = event_id.shape[0]
+        for group, columns in (("truth", truth), ("reco", reco)):
+            for name, values in columns.items():
+                if values.shape[0] != n:
+                    raise InputFileError(f"{path}: '{group}/{name}' has {values.shape[0]} rows, 'meta/event_id' {n}")
+        return Predictions(
+            model=str(f.attrs.get("model", path.stem)),
+            dataset=str(f.attrs.get("dataset", path.parent.name)),
+            targets=targets,
+            truth=truth,
+            reco=reco,
+            event_id=event_id,
+            index=index,
+            config=config,
+            tensor_file=str(f.attrs.get("tensor_file", "")),
+            path=path,
+        )

@@ -1,0 +1,151 @@
+"""The study's paper figures and summary tables (``airshower figures``).
+
+Reads, for every model of the config (``models``) and test dataset (``test_datasets``, the
+first nominal), the products laid out in :mod:`airshower.figures.study` and writes to
+``results/{study}/figures/`` (each figure in every format of ``figures.formats``):
+
+==============================  =============================================================
+``xmax_resolution``             Xmax resolution vs lg E, all models (nominal test set)
+``xmax_bias``                   Xmax bias vs lg E, all models
+``headline``                    resolution vs parameters, wall time and GPU hours
+``learning_curves``             training and validation loss vs epoch and training time
+``merit_factor``                p/Fe merit factor of reconstructed and true Xmax vs lg E
+``model_dependence``            bias shift, each other test set minus the nominal one
+                                (only when ``test_datasets`` names more than one)
+``example_event``               footprint (signal, start time), traces, reconstructions
+``xmax_2d_{model}``             reconstructed vs true Xmax, per model
+``xmax_distributions_{model}``  reconstructed Xmax per primary, per model
+``summary.csv|md|tex``          one row per model (:mod:`airshower.figures.summary`)
+==============================  =============================================================
+
+:func:`output_files` lists them (the Snakemake rule declares exactly these outputs).
+Plotting modules are imported inside the functions so that ``airshower --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from airshower.errors import ConfigError
+
+FIGURES = ("xmax_resolution", "xmax_bias", "headline", "learning_curves", "merit_factor", "example_event")
+MODEL_DEPENDENCE = "model_dependence"
+PER_MODEL = ("xmax_2d", "xmax_distributions")
+TABLES = ("summary.csv", "summary.md", "summary.tex")
+
+
+def figure_stems(models: Sequence[str], datasets: Sequence[str]) -> list[str]:
+    """Names (without extension) of every figure the study produces."""
+    stems = list(FIGURES)
+    if len(datasets) > 1:
+        stems.append(MODEL_DEPENDENCE)
+    stems += [f"{kind}_{m}" for kind in PER_MODEL for m in models]
+    return stems
+
+
+def output_files(models: Sequence[str], datasets: Sequence[str], formats: Sequence[str]) -> list[str]:
+    """File names (relative to the figures folder) of every figure and table."""
+    return [f"{stem}.{fmt}" for stem in figure_stems(models, datasets) for fmt in formats] + list(TABLES)
+
+
+def report_entries(
+    models: Sequence[str], datasets: Sequence[str], formats: Sequence[str]
+) -> list[tuple[str, str, str | None, bool]]:
+    """For the Snakemake rule: (file name, caption name, model or None, shown in the report) of every figure.
+
+    The caption name is the figure kind (``xmax_2d`` for ``xmax_2d_{model}``); one format
+    per figure (PNG when drawn, else the first) is shown in the report.
+    """
+    shown = "png" if "png" in formats else formats[0]
+    per_model = {f"{kind}_{m}": (kind, m) for kind in PER_MODEL for m in models}
+    entries = []
+    for stem in figure_stems(models, datasets):
+        kind, model = per_model.get(stem, (stem, None))
+        entries += [(f"{stem}.{fmt}", kind, model, fmt == shown) for fmt in formats]
+    return entries
+
+
+def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) -> list[Path]:
+    """Draw every figure and write the tables of a loaded :class:`~airshower.figures.study.Study`."""
+    from airshower.figures.distributions import plot_xmax_2d, plot_xmax_per_primary
+    from airshower.figures.event_display import choose_example, plot_example_event, read_event
+    from airshower.figures.headline import plot_headline
+    from airshower.figures.learning_curves import plot_learning_curves
+    from airshower.figures.paper_style import paper_style, save_figure
+    from airshower.figures.performance import plot_merit_factor, plot_model_dependence, plot_xmax_vs_energy
+    from airshower.figures.summary import summary_rows, write_csv, write_latex, write_markdown
+
+    out_dir = Path(out_dir)
+    width, formats, dpi = figures["width"], list(figures["formats"]), int(figures["dpi"])
+    stat = figures["resolution"]
+    written: list[Path] = []
+
+    def save(fig: Any, stem: str) -> None:
+        written.extend(save_figure(fig, out_dir, stem, formats, dpi))
+
+    # the example event first: a missing tensor file fails before anything is drawn
+    if study.tensor_file is None:
+        raise ConfigError("the example event needs the nominal tensor file (--tensors)")
+    row, _ = choose_example([m.predictions for m in study.models], float(figures["example_lg_energy"]))
+    event = read_event(study.tensor_file, row)
+
+    with paper_style(width):
+        save(plot_xmax_vs_energy(study, stat, width), "xmax_resolution")
+        save(plot_xmax_vs_energy(study, "bias", width), "xmax_bias")
+        save(plot_headline(study, stat, figures["headline_lg_energy"], width), "headline")
+        save(plot_learning_curves(study, width), "learning_curves")
+        save(plot_merit_factor(study, width), "merit_factor")
+        if len(study.datasets) > 1:
+            save(plot_model_dependence(study, width), MODEL_DEPENDENCE)
+        for m in study.models:
+            save(plot_xmax_2d(m.predictions, width), f"xmax_2d_{m.name}")
+            save(plot_xmax_per_primary(m.predictions, width, figures["distribution_lg_energy"]),
+                 f"xmax_distributions_{m.name}")
+        fig = plot_example_event(event, [(m.index, m.predictions) for m in study.models], width,
+                                 int(figures["example_traces"]))
+        save(fig, "example_event")
+
+    energies = [float(e) for e in figures["summary_lg_energies"]]
+    rows = summary_rows(study, energies, stat)
+    written.append(write_csv(out_dir / "summary.csv", rows))
+    written.append(write_markdown(out_dir / "summary.md", study, rows, energies, stat))
+    written.append(write_latex(out_dir / "summary.tex", study, rows, energies, stat))
+    return written
+
+
+def run_figures(
+    results: str | Path,
+    models: Sequence[str],
+    datasets: Sequence[str],
+    figures: Mapping[str, Any],
+    tensor_file: str | Path,
+    out_dir: str | Path | None = None,
+    study_name: str | None = None,
+) -> list[Path]:
+    """Load the study's products under ``results`` and draw everything into ``out_dir``."""
+    from airshower.figures.study import load_study
+
+    study = load_study(results, models, datasets, tensor_file=tensor_file, name=study_name)
+    return make_figures(study, figures, out_dir or Path(results) / "figures")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """Options of ``airshower figures``."""
+    parser.add_argument("--results", default=None, help="the study's results folder (default: results/{study})")
+    parser.add_argument("--tensors", default=None,
+                        help="nominal test tensor file, for the example event (default: data/tensors/{dataset}.h5)")
+    parser.add_argument("--output-dir", default=None, help="where to write (default: {results}/figures)")
+
+
+def main(config: dict[str, Any], args: argparse.Namespace) -> int:
+    """``airshower figures``: reads ``study``, ``models``, ``test_datasets`` and ``figures``."""
+    results = Path(args.results or f"results/{config['study']}")
+    datasets = list(config["test_datasets"])
+    tensors = args.tensors or f"data/tensors/{datasets[0]}.h5"
+    written = run_figures(results, list(config["models"]), datasets, config["figures"], tensors,
+                          args.output_dir, study_name=config["study"])
+    print(f"wrote {len(written)} files to {Path(args.output_dir or results / 'figures')}")
+    return 0

@@ -1,0 +1,138 @@
+"""Xmax performance versus energy: resolution, bias, merit factor and model dependence.
+
+Every function draws all models of a :class:`~airshower.figures.study.Study` into one
+figure from their metrics files and returns the figure (saving is the caller's job).
+Points sit at the mean true lg(E/eV) of each bin, shifted slightly per model so error bars
+do not hide each other; error bars are the bootstrap standard errors of the metrics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from airshower.figures.paper_style import GCM2, LGE_LABEL, XMAX_LABEL, model_legend, model_style, new_figure, note
+from airshower.figures.study import ModelRecord, Study, xmax_entries
+
+STAT_LABELS = {
+    "std": r"$\sigma(\Delta X_\mathrm{max})$",
+    "half68": r"$\frac{1}{2}\,w_{68}(\Delta X_\mathrm{max})$",
+    "bias": r"$\langle \Delta X_\mathrm{max} \rangle$",
+}
+
+
+def _x_positions(entries: Sequence[Mapping[str, Any]], index: int, n_models: int) -> np.ndarray:
+    width = min(e["hi"] - e["lo"] for e in entries)
+    shift = (index - (n_models - 1) / 2.0) * 0.12 * width / max(1, n_models - 1) if n_models > 1 else 0.0
+    return np.array([(e["x_mean"] if e["x_mean"] is not None else 0.5 * (e["lo"] + e["hi"])) + shift for e in entries])
+
+
+def _values(entries: Sequence[Mapping[str, Any]], key: str) -> tuple[np.ndarray, np.ndarray]:
+    val = np.array([np.nan if e.get(key) is None else e[key] for e in entries], dtype=float)
+    err = np.array([np.nan if e.get(f"{key}_err") is None else e[f"{key}_err"] for e in entries], dtype=float)
+    return val, np.nan_to_num(err, nan=0.0)
+
+
+def _energy_axis(ax: Any, edges: Sequence[float]) -> None:
+    ax.set_xlim(edges[0], edges[-1])
+    ax.set_xlabel(LGE_LABEL)
+
+
+def _xmax_models(study: Study) -> list[ModelRecord]:
+    return [m for m in study.models if xmax_entries(m.metrics[study.nominal]) is not None]
+
+
+def plot_xmax_vs_energy(study: Study, stat: str, width: str) -> Figure:
+    """Xmax resolution (``stat`` = ``std`` or ``half68``) or bias (``bias``) vs energy, all models, nominal set."""
+    fig, axes = new_figure(width, aspect=0.72 if width == "single" else 0.45)
+    ax = axes[0, 0]
+    models = _xmax_models(study)
+    if not models:
+        note(ax, "no model reconstructs Xmax")
+        return fig
+    n = len(study.models)
+    for m in models:
+        entries = xmax_entries(m.metrics[study.nominal])
+        val, err = _values(entries, stat)
+        style = model_style(m.index)
+        ax.errorbar(_x_positions(entries, m.index, n), val, yerr=err, label=m.name, lw=0.9, ms=3.5,
+                    color=style["color"], marker=style["marker"])
+    edges = models[0].metrics[study.nominal]["lg_energy_bins"]
+    _energy_axis(ax, edges)
+    ax.set_ylabel(f"{STAT_LABELS[stat]} [{GCM2}]")
+    if stat == "bias":
+        ax.axhline(0.0, color="0.5", lw=0.7, ls=":")
+    else:
+        ax.set_ylim(bottom=0.0)
+    model_legend(fig, ax, width)
+    return fig
+
+
+def plot_merit_factor(study: Study, width: str) -> Figure:
+    """p/Fe merit factor of reconstructed Xmax (each model) and of true Xmax (grey band) vs energy."""
+    fig, axes = new_figure(width, aspect=0.72 if width == "single" else 0.45)
+    ax = axes[0, 0]
+    models = [m for m in _xmax_models(study) if "merit_factor" in m.metrics[study.nominal]]
+    if not models:
+        note(ax, "no model reconstructs Xmax")
+        return fig
+    ref = models[0].metrics[study.nominal]["merit_factor"]["bins"]
+    true, true_err = _values(ref, "true")
+    lo = np.array([e["lo"] for e in ref])
+    hi = np.array([e["hi"] for e in ref])
+    for i in range(len(ref)):
+        if np.isfinite(true[i]):
+            ax.fill_between([lo[i], hi[i]], true[i] - true_err[i], true[i] + true_err[i], color="0.8", lw=0)
+            ax.plot([lo[i], hi[i]], [true[i], true[i]], color="0.35", lw=1.0)
+    true_line = Line2D([], [], color="0.35", lw=1.0)
+    n = len(study.models)
+    for m in models:
+        entries = m.metrics[study.nominal]["merit_factor"]["bins"]
+        centres = [{**e, "x_mean": 0.5 * (e["lo"] + e["hi"])} for e in entries]
+        val, err = _values(entries, "reco")
+        style = model_style(m.index)
+        ax.errorbar(_x_positions(centres, m.index, n), val, yerr=err, label=m.name, lw=0, elinewidth=0.9,
+                    ms=3.5, color=style["color"], marker=style["marker"])
+    _energy_axis(ax, models[0].metrics[study.nominal]["lg_energy_bins"])
+    ax.set_ylabel(r"merit factor p/Fe")
+    ax.set_ylim(bottom=0.0)
+    model_legend(fig, ax, width, extra=[(true_line, f"true {XMAX_LABEL}")])
+    return fig
+
+
+def bias_shift(nominal: Sequence[Mapping[str, Any]], other: Sequence[Mapping[str, Any]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-bin Xmax bias on ``other`` minus bias on ``nominal`` and its error (independent test sets)."""
+    b0, e0 = _values(nominal, "bias")
+    b1, e1 = _values(other, "bias")
+    return b1 - b0, np.hypot(e0, e1)
+
+
+def plot_model_dependence(study: Study, width: str) -> Figure:
+    """Each model's Xmax bias shift from the nominal test set to each other test set, vs energy."""
+    others = study.datasets[1:]
+    ncols = max(1, len(others))
+    w_aspect = (0.72 if width == "single" else 0.45) * (1.0 if ncols == 1 else 1.6 / ncols)
+    fig, axes = new_figure(width, aspect=max(w_aspect, 0.35), ncols=ncols, sharey=True)
+    models = _xmax_models(study)
+    if not others or not models:
+        note(axes[0, 0], "only one test dataset" if not others else "no model reconstructs Xmax")
+        return fig
+    n = len(study.models)
+    for k, ds in enumerate(others):
+        ax = axes[0, k]
+        ax.axhline(0.0, color="0.5", lw=0.7, ls=":")
+        for m in models:
+            nominal, other = xmax_entries(m.metrics[study.nominal]), xmax_entries(m.metrics[ds])
+            shift, err = bias_shift(nominal, other)
+            style = model_style(m.index)
+            ax.errorbar(_x_positions(other, m.index, n), shift, yerr=err, label=m.name, lw=0.9, ms=3.5,
+                        color=style["color"], marker=style["marker"])
+        _energy_axis(ax, models[0].metrics[ds]["lg_energy_bins"])
+        ax.set_title(f"'{ds}' $-$ '{study.nominal}'", loc="left")
+    axes[0, 0].set_ylabel(rf"$\Delta$ bias {XMAX_LABEL} [{GCM2}]")
+    model_legend(fig, axes[0, 0], width)
+    return fig

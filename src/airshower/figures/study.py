@@ -1,0 +1,187 @@
+"""What the paper figures read: every model's training record, metrics and nominal predictions.
+
+Layout under ``results/{study}/`` (see DESIGN.md):
+
+* ``models/{model}/history.csv`` (per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``,
+  ``seconds``, ``events_per_s``) and ``models/{model}/train_info.json`` (``parameters``,
+  ``flops_per_event``, ``training_time_s``, ``wall_time_s``, ``device``, ``processes``,
+  ``epochs_run``, ``best_epoch``, ...), written by :mod:`airshower.training.engine`;
+* ``metrics/{dataset}/{model}.json`` (:mod:`airshower.evaluation.metrics`);
+* ``predictions/{dataset}/{model}.h5`` (:mod:`airshower.evaluation.prediction_file`).
+
+The first test dataset is the nominal one; figures of single events and distributions use it.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from airshower.errors import InputFileError
+from airshower.evaluation.metrics import read_metrics
+from airshower.evaluation.prediction_file import Predictions, read_predictions
+
+# train_info.json: the quantity -> keys it may be stored under (first found wins)
+TRAIN_INFO_KEYS: dict[str, tuple[str, ...]] = {
+    "parameters": ("parameters", "n_parameters", "params"),
+    "flops_per_event": ("flops_per_event", "flops"),
+    # time spent in the epochs (summed over resumed runs), else the last run's wall time
+    "wall_time_s": ("training_time_s", "wall_time_s"),
+    "epochs": ("epochs_run", "epochs"),
+    "best_epoch": ("best_epoch",),
+    "device": ("device",),
+    "n_devices": ("processes", "world_size"),
+    "type": ("type",),
+}
+
+
+@dataclass
+class ModelRecord:
+    """One trained model of the study."""
+
+    name: str
+    index: int  # position in the study's model list (sets its colour)
+    info: dict[str, Any]
+    history: dict[str, np.ndarray]
+    metrics: dict[str, dict[str, Any]]  # dataset -> metrics
+    predictions: Predictions | None = None  # on the nominal dataset
+
+    def train(self, quantity: str) -> Any:
+        """A quantity of ``train_info.json`` by its canonical name (None when not recorded)."""
+        for key in TRAIN_INFO_KEYS.get(quantity, (quantity,)):
+            if key in self.info and self.info[key] is not None:
+                return self.info[key]
+        return None
+
+    @property
+    def wall_hours(self) -> float | None:
+        seconds = self.train("wall_time_s")
+        if seconds is None and "seconds" in self.history:
+            seconds = float(np.nansum(self.history["seconds"]))
+        return None if seconds is None else float(seconds) / 3600.0
+
+    @property
+    def on_gpu(self) -> bool:
+        """Trained on GPUs: the trainer names the GPU model as device, a CPU as ``cpu (...)``."""
+        device = str(self.train("device") or "").strip().lower()
+        return bool(device) and not device.startswith("cpu")
+
+    @property
+    def device_hours(self) -> float | None:
+        """Wall time x devices used [h]: GPU hours when trained on GPUs (see :attr:`on_gpu`)."""
+        hours = self.wall_hours
+        if hours is None:
+            return None
+        return hours * float(self.train("n_devices") or 1)
+
+    def predicts(self, target: str) -> bool:
+        return any(target in m.get("quantities", {}) for m in self.metrics.values())
+
+
+@dataclass
+class Study:
+    """All inputs of the paper figures."""
+
+    name: str
+    datasets: list[str]  # nominal first
+    models: list[ModelRecord]
+    tensor_file: Path | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def nominal(self) -> str:
+        return self.datasets[0]
+
+
+def read_history(path: str | Path) -> dict[str, np.ndarray]:
+    """Columns of a ``history.csv`` as float arrays (non-numeric cells become NaN)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: training history not found (run `airshower train` first)")
+    with open(path, newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    if not rows:
+        return {}
+    columns: dict[str, np.ndarray] = {}
+    for key in rows[0]:
+        values = []
+        for row in rows:
+            try:
+                values.append(float(row[key]))
+            except (TypeError, ValueError):
+                values.append(math.nan)
+        columns[key] = np.asarray(values)
+    if "epoch" not in columns:
+        raise InputFileError(f"{path}: column 'epoch' is missing (columns: {list(columns)})")
+    return columns
+
+
+def read_train_info(path: str | Path) -> dict[str, Any]:
+    """``train_info.json`` as a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: train_info.json not found (run `airshower train` first)")
+    try:
+        info = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise InputFileError(f"{path}: not valid JSON ({exc})") from exc
+    if not isinstance(info, dict):
+        raise InputFileError(f"{path}: expected a JSON object")
+    return info
+
+
+def load_study(
+    results: str | Path,
+    models: Sequence[str],
+    datasets: Sequence[str],
+    tensor_file: str | Path | None = None,
+    name: str | None = None,
+) -> Study:
+    """Read every model's training record, metrics on each dataset, and nominal predictions."""
+    results = Path(results)
+    if not models:
+        raise InputFileError("no models to draw: the study's 'models' section is empty")
+    if not datasets:
+        raise InputFileError("no test datasets to draw: 'test_datasets' is empty")
+    records = []
+    for i, model in enumerate(models):
+        mdir = results / "models" / model
+        metrics = {ds: read_metrics(results / "metrics" / ds / f"{model}.json") for ds in datasets}
+        for ds, m in metrics.items():
+            if m["model"] != model or m["dataset"] != ds:
+                raise InputFileError(
+                    f"{results / 'metrics' / ds / f'{model}.json'}: holds model {m['model']!r} on "
+                    f"{m['dataset']!r}, expected {model!r} on {ds!r}"
+                )
+        predictions = read_predictions(results / "predictions" / datasets[0] / f"{model}.h5")
+        records.append(
+            ModelRecord(
+                name=model,
+                index=i,
+                info=read_train_info(mdir / "train_info.json"),
+                history=read_history(mdir / "history.csv"),
+                metrics=metrics,
+                predictions=predictions,
+            )
+        )
+    return Study(
+        name=name or results.name,
+        datasets=list(datasets),
+        models=records,
+        tensor_file=Path(tensor_file) if tensor_file else None,
+    )
+
+
+def xmax_entries(metrics: Mapping[str, Any], primary: str = "all") -> list[dict[str, Any]] | None:
+    """The Xmax ``bins`` list of one metrics dict and primary (None if Xmax is not reconstructed)."""
+    q = metrics.get("quantities", {}).get("xmax")
+    if q is None:
+        return None
+    return q["per_primary"][primary]["bins"]

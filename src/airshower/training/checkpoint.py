@@ -1,0 +1,122 @@
+"""Checkpoints: written atomically, read with ``torch.load(weights_only=True)``.
+
+A checkpoint is a dict of tensors and plain containers (str, int, float, bool, None, list,
+dict) only, so that loading it never runs pickled code:
+
+* ``format`` (``"airshower-train"``), ``version`` (:data:`CHECKPOINT_VERSION`), ``fingerprint``
+  (hash of what training depends on: config, model, tensors; see
+  :func:`airshower.training.engine.fingerprint`)
+* ``model``: ``name``, ``spec`` (the ``models.<name>`` entry without ``training``),
+  ``grid_size``, ``trace_bins``, ``targets``
+* ``epoch``: epochs completed; ``model_state``: weights after that epoch;
+  ``best_model_state`` and ``best_epoch``: weights with the lowest validation loss so far
+* ``optimizer``, ``scheduler``, ``early_stopping``: their state dicts
+* ``rng``: ``torch`` (CPU generator), ``cuda`` (list, one per GPU), ``shuffle`` and
+  ``augment`` (the data generators)
+* ``normaliser``: target shift and scale (:class:`~airshower.training.normalise.TargetNormaliser`)
+* ``history``: one dict per epoch (the rows of ``history.csv``); ``elapsed_s``: training time so far
+
+The final ``model.pt`` of a model is the last checkpoint; :func:`load_model` rebuilds the
+network from it with the weights of the best epoch, for prediction.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from airshower.errors import InputFileError
+
+CHECKPOINT_FORMAT = "airshower-train"
+CHECKPOINT_VERSION = 1
+
+
+def _fsync_dir(directory: Path) -> None:
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
+    """Write ``state`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
+
+    A reader (or a run killed half-way, SIGKILL included) sees the old file or the new one,
+    never a partial one.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        os.fchmod(fd, 0o666 & ~_umask())
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(dict(state), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    _fsync_dir(path.parent)
+
+
+def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
+    """Read a checkpoint with ``weights_only=True``; :class:`InputFileError` when it is not one of ours."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputFileError(f"{path}: checkpoint not found")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input here
+        raise InputFileError(f"{path}: not a readable checkpoint ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise InputFileError(f"{path}: not an airshower training checkpoint")
+    if state.get("version") != CHECKPOINT_VERSION:
+        raise InputFileError(
+            f"{path}: checkpoint version {state.get('version')!r}; this airshower reads version {CHECKPOINT_VERSION}"
+        )
+    return state
+
+
+def load_model(
+    path: str | Path, device: str | torch.device = "cpu", weights: str = "best"
+) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
+    """The trained network of a ``model.pt``, in eval mode on ``device``, ready for prediction.
+
+    Returns ``(model, normaliser, info)``: the model with the weights of the best epoch
+    (``weights="best"``) or of the last one (``"last"``); the
+    :class:`~airshower.training.normalise.TargetNormaliser` that turns its standardised
+    outputs into physical units (``normaliser.denormalise(model(batch))``); and ``info``, the
+    checkpoint's ``model`` entry with ``epoch`` and ``best_epoch`` added.
+    """
+    from airshower.models.registry import build_model
+    from airshower.training.normalise import TargetNormaliser
+
+    state = load_checkpoint(path, map_location="cpu")
+    meta = state["model"]
+    model = build_model(meta["name"], dict(meta["spec"]), meta["grid_size"], meta["trace_bins"], list(meta["targets"]))
+    key = {"best": "best_model_state", "last": "model_state"}[weights]
+    model.load_state_dict(state[key])
+    model.to(device).eval()
+    info = dict(meta, epoch=state["epoch"], best_epoch=state.get("best_epoch"))
+    return model, TargetNormaliser.from_state_dict(state["normaliser"]), info

@@ -1,0 +1,333 @@
+"""The training loop: loss, optimiser, learning-rate schedule, early stopping, one epoch, validation.
+
+Loss: for each trained target the mean squared error between the prediction and the
+standardised target (:mod:`airshower.training.normalise`), averaged over the target's
+components; the total is the sum of these weighted by ``training.loss_weights`` (1 where
+not given).
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+
+from airshower.batch import Batch
+from airshower.training import TrainingError
+from airshower.training.augment import HexSymmetries
+from airshower.training.device import autocast
+from airshower.training.distributed import DistContext, all_reduce_min, all_reduce_sum, any_true
+from airshower.training.normalise import TARGET_COMPONENTS, TargetNormaliser
+
+# steps between host synchronisations (loss check, progress bar) on a GPU; every step on the CPU
+GPU_SYNC_EVERY = 25
+
+
+def loss_weights(settings: Mapping[str, Any]) -> dict[str, float]:
+    """Weight of each trained target in the loss (1 unless ``training.loss_weights`` says otherwise)."""
+    return {t: float(settings["loss_weights"].get(t, 1.0)) for t in settings["targets"]}
+
+
+def per_event_losses(
+    pred: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor], targets: list[str]
+) -> dict[str, torch.Tensor]:
+    """Squared error per event (B,) of each target, averaged over its components (float32)."""
+    out = {}
+    for t in targets:
+        if t not in pred:
+            raise TrainingError(f"the model returned no prediction for target {t!r} (it returned {sorted(pred)})")
+        p, y = pred[t].float(), target[t]
+        if p.shape != y.shape:
+            raise TrainingError(
+                f"the model's prediction for {t!r} has shape {tuple(p.shape)}; expected {tuple(y.shape)} "
+                f"(batch, {TARGET_COMPONENTS[t]} component(s))"
+            )
+        out[t] = (p - y).pow(2).reshape(len(y), -1).mean(dim=1)
+    return out
+
+
+def combine(per_target: Mapping[str, torch.Tensor], weights: Mapping[str, float]) -> torch.Tensor:
+    """The weighted sum of per-target losses."""
+    total = None
+    for t, w in weights.items():
+        term = per_target[t] * w
+        total = term if total is None else total + term
+    assert total is not None
+    return total
+
+
+def build_optimizer(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.optim.Optimizer:
+    """The optimiser of ``training.optimizer`` over the model's trainable parameters."""
+    params = [p for p in model.parameters() if p.requires_grad]
+    lr, wd = settings["learning_rate"], settings["weight_decay"]
+    kind = settings["optimizer"]
+    if kind == "adamw":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if kind == "adam":
+        return torch.optim.Adam(params, lr=lr, weight_decay=wd)
+    if kind == "sgd":
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=settings["momentum"], nesterov=True)
+    raise TrainingError(f"unknown optimizer {kind!r}")
+
+
+class LRSchedule:
+    """Learning rate per step: linear warmup, then constant, cosine decay or plateau reduction.
+
+    ``factor(step)`` multiplies ``training.learning_rate``. Warmup: ``(step + 1) / W`` for the
+    first ``W = round(warmup_epochs * steps_per_epoch)`` steps. Cosine: from 1 after warmup to
+    ``min_lr_factor`` at the last step of the last epoch, ``m + (1 - m) (1 + cos(pi p)) / 2``.
+    Plateau: times ``plateau_factor`` each time the validation loss has not improved for
+    ``plateau_patience`` epochs. State: plain numbers (checkpoint-safe).
+    """
+
+    def __init__(self, optimizer: torch.optim.Optimizer, settings: Mapping[str, Any], steps_per_epoch: int) -> None:
+        self.optimizer = optimizer
+        self.base_lr = float(settings["learning_rate"])
+        self.kind = settings["scheduler"]
+        self.warmup_steps = int(round(settings["warmup_epochs"] * steps_per_epoch))
+        self.total_steps = int(settings["epochs"] * steps_per_epoch)
+        self.min_factor = float(settings["min_lr_factor"])
+        self.plateau_factor = float(settings["plateau_factor"])
+        self.plateau_patience = int(settings["plateau_patience"])
+        self.step_count = 0
+        self.plateau_scale = 1.0
+        self.plateau_best = math.inf
+        self.plateau_bad = 0
+        self._apply()
+
+    def factor(self, step: int) -> float:
+        warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
+        if self.kind == "cosine":
+            span = max(1, self.total_steps - self.warmup_steps - 1)
+            p = min(1.0, max(0.0, (step - self.warmup_steps) / span))
+            shape = self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
+        elif self.kind == "plateau":
+            shape = self.plateau_scale
+        else:
+            shape = 1.0
+        return warm * shape
+
+    @property
+    def lr(self) -> float:
+        return self.base_lr * self.factor(self.step_count)
+
+    def _apply(self) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.lr
+
+    def step(self) -> None:
+        """After each optimiser step."""
+        self.step_count += 1
+        self._apply()
+
+    def epoch_end(self, val_loss: float) -> None:
+        """After each validation (the plateau schedule reacts to it)."""
+        if self.kind != "plateau":
+            return
+        if val_loss < self.plateau_best:
+            self.plateau_best, self.plateau_bad = val_loss, 0
+        else:
+            self.plateau_bad += 1
+            if self.plateau_bad >= self.plateau_patience:
+                self.plateau_scale *= self.plateau_factor
+                self.plateau_bad = 0
+        self._apply()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "step_count": self.step_count,
+            "plateau_scale": self.plateau_scale,
+            "plateau_best": self.plateau_best,
+            "plateau_bad": self.plateau_bad,
+        }
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.step_count = int(state["step_count"])
+        self.plateau_scale = float(state["plateau_scale"])
+        self.plateau_best = float(state["plateau_best"])
+        self.plateau_bad = int(state["plateau_bad"])
+        self._apply()
+
+
+@dataclass
+class EarlyStopping:
+    """Stop after ``patience`` epochs without the validation loss falling by more than ``min_delta``."""
+
+    patience: int
+    min_delta: float = 0.0
+    best: float = math.inf
+    best_epoch: int = 0
+    bad_epochs: int = 0
+
+    def update(self, val_loss: float, epoch: int) -> bool:
+        """Record epoch ``epoch``'s validation loss; True when it is the best so far."""
+        if val_loss < self.best - self.min_delta:
+            self.best, self.best_epoch, self.bad_epochs = val_loss, epoch, 0
+            return True
+        self.bad_epochs += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.bad_epochs >= self.patience
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"best": self.best, "best_epoch": self.best_epoch, "bad_epochs": self.bad_epochs}
+
+    def load_state_dict(self, state: Mapping[str, Any]) -> None:
+        self.best = float(state["best"])
+        self.best_epoch = int(state["best_epoch"])
+        self.bad_epochs = int(state["bad_epochs"])
+
+
+@dataclass
+class StepContext:
+    """What one training step needs besides the batch."""
+
+    model: torch.nn.Module
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    normaliser: TargetNormaliser
+    weights: dict[str, float]
+    grad_clip: float
+    device: torch.device
+    amp_dtype: torch.dtype | None
+    symmetries: HexSymmetries | None = None
+    augment_generator: torch.Generator | None = None
+    params: list[torch.nn.Parameter] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if not self.params:
+            self.params = [p for p in self.model.parameters() if p.requires_grad]
+
+
+@dataclass
+class EpochResult:
+    loss: float
+    events: int
+    steps: int
+    seconds: float
+
+
+def train_step(sc: StepContext, batch: Batch) -> torch.Tensor:
+    """One optimiser step on ``batch``; returns the (detached) loss on the device."""
+    if sc.symmetries is not None:
+        assert sc.augment_generator is not None
+        batch = sc.symmetries.apply(batch, sc.symmetries.draw(len(batch), sc.augment_generator))
+    target = sc.normaliser.normalise(batch.targets)
+    with autocast(sc.device, sc.amp_dtype):
+        pred = sc.model(batch)
+    per = per_event_losses(pred, target, list(sc.weights))
+    loss = combine({t: v.mean() for t, v in per.items()}, sc.weights)
+    sc.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    if sc.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(sc.params, sc.grad_clip)
+    sc.optimizer.step()
+    sc.schedule.step()
+    return loss.detach()
+
+
+def _progress(total: int, desc: str, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="step", leave=False, dynamic_ncols=True, file=sys.stderr)
+
+
+def train_epoch(
+    sc: StepContext,
+    batches: Iterator[Batch],
+    n_steps: int,
+    epoch: int,
+    ctx: DistContext,
+    progress: bool = False,
+    step_hook: Callable[[int, int], None] | None = None,
+) -> EpochResult:
+    """One pass over the training batches. Raises :class:`TrainingError` at a non-finite loss,
+    naming the epoch and the step (counted from 1), before anything of this epoch is saved."""
+    sc.model.train()
+    sync_every = 1 if sc.device.type == "cpu" else GPU_SYNC_EVERY
+    losses = torch.zeros(max(n_steps, 1), device=sc.device)
+    bar = _progress(n_steps, f"epoch {epoch}", progress and ctx.is_main)
+    start = time.perf_counter()
+    events = 0
+    step = 0
+    checked = 0
+    try:
+        for step, batch in enumerate(batches, start=1):
+            events += len(batch)
+            losses[step - 1] = train_step(sc, batch)
+            if step_hook is not None:
+                step_hook(epoch, step)
+            if step % sync_every == 0 or step == n_steps:
+                _check_finite(losses, checked, step, epoch, ctx)
+                checked = step
+                if bar is not None:
+                    bar.update(step - bar.n)
+                    bar.set_postfix(loss=f"{losses[step - 1].item():.4g}", lr=f"{sc.schedule.lr:.3g}")
+        if step > checked:
+            _check_finite(losses, checked, step, epoch, ctx)
+    finally:
+        if bar is not None:
+            bar.close()
+    if step == 0:
+        raise TrainingError(f"epoch {epoch}: no training batch (the training split is smaller than one batch)")
+    total = all_reduce_sum(ctx, torch.stack([losses[:step].sum(), torch.tensor(float(events), device=sc.device)]))
+    seconds = time.perf_counter() - start
+    mean_loss = float(total[0].item()) / (step * ctx.world_size)
+    return EpochResult(loss=mean_loss, events=int(total[1].item()), steps=step, seconds=seconds)
+
+
+def _check_finite(losses: torch.Tensor, lo: int, hi: int, epoch: int, ctx: DistContext) -> None:
+    window = losses[lo:hi]
+    bad = ~torch.isfinite(window)
+    local = bool(bad.any().item())
+    if not any_true(ctx, local):
+        return
+    first = lo + int(torch.nonzero(bad)[0].item()) + 1 if local else 1 << 62
+    first = all_reduce_min(ctx, first)
+    value = losses[first - 1].item() if local else float("nan")
+    raise TrainingError(
+        f"the training loss is not finite ({value}) at epoch {epoch}, step {first}; training stopped. "
+        "The last checkpoint (end of the previous epoch) is kept; lower the learning rate, turn on "
+        "grad_clip, or look for bad values in the tensors"
+    )
+
+
+@torch.no_grad()
+def evaluate(
+    model: torch.nn.Module,
+    batches: Iterator[Batch],
+    normaliser: TargetNormaliser,
+    weights: Mapping[str, float],
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    ctx: DistContext,
+) -> tuple[float, dict[str, float]]:
+    """Mean weighted loss over the validation events (all processes together) and the loss per target."""
+    was_training = model.training
+    model.eval()
+    names = list(weights)
+    sums = torch.zeros(len(names) + 1, dtype=torch.float64, device=device)
+    for batch in batches:
+        target = normaliser.normalise(batch.targets)
+        with autocast(device, amp_dtype):
+            pred = model(batch)
+        per = per_event_losses(pred, target, names)
+        sums[: len(names)] += torch.stack([per[t].double().sum() for t in names])
+        sums[-1] += len(batch)
+    all_reduce_sum(ctx, sums)
+    model.train(was_training)
+    n = float(sums[-1].item())
+    if n == 0:
+        raise TrainingError("the validation split holds no events")
+    per_target = {t: float(sums[i].item()) / n for i, t in enumerate(names)}
+    total = sum(weights[t] * per_target[t] for t in names)
+    return total, per_target
