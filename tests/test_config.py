@@ -14,7 +14,7 @@ from airshower.errors import ConfigError
 
 
 def test_default_and_tiny_configs_validate(repo: Path) -> None:
-    for name in ("config/config.yaml", "tests/config/config.yaml"):
+    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "tests/config/config.yaml"):
         cfg = load_config(repo / name)
         assert cfg["simulation"]["trace_bins"] >= 1
         assert cfg["train_dataset"] in cfg["datasets"]
@@ -97,3 +97,15 @@ def test_cli_rejects_a_bad_config_before_any_work(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert "simulation.max_zenith_deg" in proc.stderr and "120" in proc.stderr
     assert not out.exists()
+
+
+def test_every_shipped_model_builds(repo: Path) -> None:
+    from airshower.models.flops import count_parameters
+    from airshower.models.registry import build_model
+
+    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "tests/config/config.yaml"):
+        cfg = load_config(repo / name)
+        for model, spec in cfg["models"].items():
+            net = build_model(model, spec, cfg["convert"]["grid_size"], cfg["simulation"]["trace_bins"],
+                              cfg["training"]["targets"])
+            assert count_parameters(net) > 0
