@@ -2,23 +2,31 @@
 
 Run as ``.venv/bin/python benchmarks/bench_convert.py [--events 100000] [--grid 13] [--trace-bins 120]``.
 
-1. Input: an events file of ``--events`` events. With the simulator available
-   (``--source sim``, the default), ``--sim-events`` events are simulated with the default
-   study's settings and repeated (new event ids) until there are enough; otherwise
-   (``--source synthetic``) the synthetic footprints of ``tests/synthetic_events.py``. The
-   file is built in ``--workdir`` (kept for later runs with ``--keep-input``).
+1. Input: an events file of ``--events`` events per events-file compression
+   (``--events-compression``, default ``lz4 zstd zlib``: the writer's default first). With
+   the simulator available (``--source sim``, the default), ``--sim-events`` events are
+   simulated with the default study's settings and repeated (new event ids) until there are
+   enough; otherwise (``--source synthetic``) the synthetic footprints of
+   ``tests/synthetic_events.py``. The file is written ``--cluster-events`` events per
+   :meth:`EventWriter.write` (one cluster each), like the simulator's ``chunk_events``. The
+   files are built in ``--workdir`` (kept for later runs with ``--keep-input``); the CPU
+   time of writing each is reported.
 2. The vectorised conversion (:func:`airshower.convert.convert_dataset`, default chunking
-   and compression, plus ``--variants`` of the trace compression) runs in a fresh
-   subprocess each, so its peak resident memory (``getrusage``) is the conversion's own.
-   Reported: wall and CPU seconds, events/s on both, input and output MB/s, peak RSS.
-3. Where the time goes, in CPU seconds: reading alone (``iterate_station_chunks``), the
-   array operations (``convert_chunk``), and the rest (HDF5 writing and compression).
+   and compression) runs on every input, and with the ``--variants`` of the trace-row
+   compression on the first, each in a fresh subprocess so that its peak resident memory
+   (``getrusage``) is the conversion's own; ``--repeats`` runs each, the fastest (CPU and
+   wall separately) is reported. Reported: wall and CPU seconds, events/s on both, input
+   and output MB/s, peak RSS.
+3. Where the time goes, in CPU seconds (first input): reading alone
+   (``iterate_station_chunks``), the array operations (``convert_chunk``), hashing the input
+   (``file_record``), and the rest (HDF5 writing and compression) = whole run - those.
 4. A plain Python loop over events and stations doing the same conversion on the first
    ``--loop-events`` events (same reader, same writer), checked to give identical arrays;
    its rate is extrapolated to the whole file.
 
 BLAS/OpenMP are pinned to one thread before numpy loads: the figures are for one core.
-The machine is shared: the load average before and after is printed with the results.
+The machine may be shared: the load average before and after is printed with the results,
+and CPU time (``time.process_time``) is reported next to wall time.
 """
 
 from __future__ import annotations
@@ -48,6 +56,7 @@ from airshower.convert import (  # noqa: E402
     convert_chunk,
     convert_dataset,
     event_targets,
+    file_record,
 )
 from airshower.detector.array import sd1500  # noqa: E402
 from airshower.io.events import (  # noqa: E402
@@ -95,8 +104,14 @@ def _flat_chunk(arrays: ak.Array, trace_bins: int, first_id: int) -> dict[str, A
     return build_chunk(events, counts, stations, mc, traces)
 
 
-def make_input(args: argparse.Namespace) -> tuple[Path, str]:
-    """The events file of the benchmark (built once, then reused)."""
+CODECS = {"lz4": "LZ4", "zstd": "ZSTD", "zlib": "ZLIB", "lzma": "LZMA"}
+
+
+def make_input(args: argparse.Namespace, codec: str) -> tuple[Path, str, float | None]:
+    """The events file of the benchmark for one compression (built once, then reused):
+    (path, source, CPU seconds of writing it or None when reused)."""
+    import uproot
+
     source = args.source
     if source == "sim":
         try:
@@ -105,10 +120,10 @@ def make_input(args: argparse.Namespace) -> tuple[Path, str]:
             source = "synthetic"
     workdir = Path(args.workdir)
     workdir.mkdir(parents=True, exist_ok=True)
-    path = workdir / f"events_{source}_{args.events}_T{args.trace_bins}.root"
+    path = workdir / f"events_{source}_{args.events}_T{args.trace_bins}_{codec}1_c{args.cluster_events}.root"
     if path.exists():
-        return path, source
-    t0 = time.perf_counter()
+        return path, source, None
+    compression = getattr(uproot, CODECS[codec])(1)
     meta: dict[str, Any] = {"trace_bins": args.trace_bins, "bin_ns": 25.0, "benchmark": True}
     if source == "sim":
         from airshower.config import dataset_simulation, validate_config
@@ -119,22 +134,30 @@ def make_input(args: argparse.Namespace) -> tuple[Path, str]:
         if not base.exists():
             simulate.simulate_shard(sim, args.sim_events, seed=123, shard=0, output=base, dataset="bench")
         arrays = read_events(base)  # traces (event, station, T)
-        with EventWriter(path, meta) as writer:
-            done = 0
-            while done < args.events:
-                part = arrays[: args.events - done]
-                writer.write(_flat_chunk(part, args.trace_bins, done))
-                done += len(part)
+        parts = []
+        done = 0
+        while done < args.events:  # repeat the simulated events, one cluster per write
+            offset = done % len(arrays)
+            n = min(args.cluster_events, args.events - done, len(arrays) - offset)
+            parts.append(_flat_chunk(arrays[offset : offset + n], args.trace_bins, done))
+            done += n
     else:
         sys.path.insert(0, str(REPO / "tests"))
         from synthetic_events import synthetic_chunk
 
-        with EventWriter(path, meta) as writer:
-            for start in range(0, args.events, 10_000):
-                n = min(10_000, args.events - start)
-                writer.write(synthetic_chunk(n, seed=start, trace_bins=args.trace_bins, first_id=start))
-    print(f"built {path} ({source}, {args.events} events) in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
-    return path, source
+        parts = [
+            synthetic_chunk(min(args.cluster_events, args.events - start), seed=start, trace_bins=args.trace_bins,
+                            first_id=start)
+            for start in range(0, args.events, args.cluster_events)
+        ]
+    cpu = time.process_time()
+    with EventWriter(path, meta, compression=compression) as writer:
+        for part in parts:
+            writer.write(part)
+    write_cpu = time.process_time() - cpu
+    print(f"built {path} ({source}, {args.events} events, {compression}): writing {write_cpu:.1f} CPU s",
+          file=sys.stderr)
+    return path, source, write_cpu
 
 
 # --- the plain loop (reference) ----------------------------------------------------------------
@@ -230,25 +253,41 @@ def child_convert(args: argparse.Namespace) -> None:
 
 
 def run_child(path: Path, output: Path, args: argparse.Namespace, trace_compression: str) -> dict[str, Any]:
+    """``--repeats`` conversions in fresh subprocesses: the fastest CPU and wall time (each its own
+    minimum), the largest peak RSS."""
     cmd = [sys.executable, __file__, "--child", "--input", str(path), "--output", str(output), "--grid", str(args.grid),
            "--chunk-events", str(args.chunk_events), "--trace-compression", trace_compression]
-    proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
-    return json.loads(proc.stdout.strip().splitlines()[-1])
+    runs = []
+    for _ in range(args.repeats):
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=True)
+        runs.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+    best = dict(runs[0])
+    best["wall_s"] = min(r["wall_s"] for r in runs)
+    best["cpu_s"] = min(r["cpu_s"] for r in runs)
+    best["cpu_s_runs"] = [round(r["cpu_s"], 3) for r in runs]
+    best["peak_rss_mib"] = max(r["peak_rss_mib"] for r in runs)
+    return best
 
 
 def breakdown(path: Path, args: argparse.Namespace) -> dict[str, float]:
-    """CPU seconds of reading alone, and of reading + array conversion (no writing)."""
+    """CPU seconds of reading alone, of the array conversion alone and of hashing the input
+    (each the fastest of ``--repeats``)."""
     fields = EVENT_INPUT_FIELDS + TRUTH_FIELDS
-    cpu = time.process_time()
-    n = sum(c.n_events for c in iterate_station_chunks(path, args.chunk_events, fields))
-    read_s = time.process_time() - cpu
-    cpu = time.process_time()
-    convert_s = 0.0
-    for chunk in iterate_station_chunks(path, args.chunk_events, fields):
-        c0 = time.process_time()
-        convert_chunk(chunk, args.grid, 0, None, "float16")
-        convert_s += time.process_time() - c0
-    return {"events": n, "read_cpu_s": read_s, "convert_cpu_s": convert_s}
+    read, convert, hashing = [], [], []
+    for _ in range(args.repeats):
+        cpu = time.process_time()
+        n = sum(c.n_events for c in iterate_station_chunks(path, args.chunk_events, fields))
+        read.append(time.process_time() - cpu)
+        convert_s = 0.0
+        for chunk in iterate_station_chunks(path, args.chunk_events, fields):
+            c0 = time.process_time()
+            convert_chunk(chunk, args.grid, 0, None, "float16")
+            convert_s += time.process_time() - c0
+        convert.append(convert_s)
+        cpu = time.process_time()
+        file_record(path)
+        hashing.append(time.process_time() - cpu)
+    return {"events": n, "read_cpu_s": min(read), "convert_cpu_s": min(convert), "hash_cpu_s": min(hashing)}
 
 
 def loop_reference(path: Path, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
@@ -286,30 +325,41 @@ def main() -> None:
     parser.add_argument("--source", choices=["sim", "synthetic"], default="sim")
     parser.add_argument("--grid", type=int, default=13)
     parser.add_argument("--trace-bins", type=int, default=120)
-    parser.add_argument("--chunk-events", type=int, default=5000)
+    parser.add_argument("--chunk-events", type=int, default=5000, help="convert.chunk_events (default of the config)")
+    parser.add_argument("--cluster-events", type=int, default=1000,
+                        help="events per write of the events file (simulation.chunk_events of the config)")
+    parser.add_argument("--events-compression", nargs="+", choices=sorted(CODECS), default=["lz4", "zstd", "zlib"],
+                        help="compressions (level 1) of the events file; the first is used for the variants")
     parser.add_argument("--loop-events", type=int, default=2000)
-    parser.add_argument("--variants", nargs="*", default=["lzf", "none", "gzip"], help="trace compressions to time")
+    parser.add_argument("--variants", nargs="*", default=["lzf", "gzip"],
+                        help="trace-row compressions to time besides the default (none)")
+    parser.add_argument("--repeats", type=int, default=3, help="runs of each measurement; the fastest counts")
     parser.add_argument("--workdir", default="/tmp/airshower-bench-convert")
-    parser.add_argument("--keep-input", action="store_true", help="keep the events file in --workdir for later runs")
+    parser.add_argument("--keep-input", action="store_true", help="keep the events files in --workdir for later runs")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--input", help=argparse.SUPPRESS)
     parser.add_argument("--output", help=argparse.SUPPRESS)
-    parser.add_argument("--trace-compression", default="lzf", help=argparse.SUPPRESS)
+    parser.add_argument("--trace-compression", default="none", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
         child_convert(args)
         return
 
     before = machine()
-    path, source = make_input(args)
     workdir = Path(args.workdir)
-    in_mb = path.stat().st_size / 1e6
-    results: dict[str, Any] = {"machine": before, "input": {"path": str(path), "source": source, "mb": round(in_mb, 1)}}
+    inputs = {}
+    for codec in args.events_compression:
+        path, source, write_cpu = make_input(args, codec)
+        inputs[codec] = {"path": str(path), "source": source, "mb": path.stat().st_size / 1e6, "write_cpu_s": write_cpu}
+    results: dict[str, Any] = {"machine": before, "inputs": inputs, "args": vars(args)}
+    runs = [(codec, "none") for codec in args.events_compression]
+    runs += [(args.events_compression[0], v) for v in args.variants if v != "none"]
     rows = []
-    for variant in args.variants:
-        r = run_child(path, workdir / f"tensors_{variant}.h5", args, variant)
+    for codec, variant in runs:
+        path, in_mb = Path(inputs[codec]["path"]), inputs[codec]["mb"]
+        r = run_child(path, workdir / f"tensors_{codec}_{variant}.h5", args, variant)
         r.update({
-            "trace_compression": variant,
+            "events_compression": codec, "trace_compression": variant, "input_mb": in_mb,
             "events_per_s_wall": r["events"] / r["wall_s"],
             "events_per_s_cpu": r["events"] / r["cpu_s"],
             "input_mb_per_s_cpu": in_mb / r["cpu_s"],
@@ -317,16 +367,21 @@ def main() -> None:
             "output_mb_per_s_cpu": r["output_bytes"] / 1e6 / r["cpu_s"],
         })
         rows.append(r)
-        print(f"vectorised ({variant:4s} traces): {r['events']} events  wall {r['wall_s']:.1f} s "
-              f"({r['events_per_s_wall']:.0f}/s)  CPU {r['cpu_s']:.1f} s ({r['events_per_s_cpu']:.0f}/s)  "
-              f"in {in_mb / r['cpu_s']:.0f} MB/CPU-s  out {r['output_mb']:.0f} MB  "
-              f"peak RSS {r['peak_rss_mib']:.0f} MiB")
+        print(f"vectorised ({codec:4s} events, {variant:4s} traces): {r['events']} events  wall {r['wall_s']:.2f} s "
+              f"({r['events_per_s_wall']:.0f}/s)  CPU {r['cpu_s']:.2f} s ({r['events_per_s_cpu']:.0f}/s; runs "
+              f"{r['cpu_s_runs']})  in {in_mb:.0f} MB  out {r['output_mb']:.0f} MB  peak RSS {r['peak_rss_mib']:.0f} MiB",
+              flush=True)
     results["vectorised"] = rows
-    split = breakdown(path, args)
+    first = Path(inputs[args.events_compression[0]]["path"])
+    split = breakdown(first, args)
+    whole = rows[0]["cpu_s"]
+    split["write_rest_cpu_s"] = whole - split["read_cpu_s"] - split["convert_cpu_s"] - split["hash_cpu_s"]
     results["breakdown"] = split
     per = {k: v / split["events"] * 1e6 for k, v in split.items() if k.endswith("_s")}
-    print(f"CPU per event: read {per['read_cpu_s']:.1f} us, convert (array ops) {per['convert_cpu_s']:.1f} us")
-    loop = loop_reference(path, args, workdir)
+    print(f"CPU per event ({args.events_compression[0]} events, default compression): read {per['read_cpu_s']:.1f} us, "
+          f"convert (array ops) {per['convert_cpu_s']:.1f} us, sha256 of the input {per['hash_cpu_s']:.1f} us, "
+          f"HDF5 writing and the rest {per['write_rest_cpu_s']:.1f} us (whole run {whole / split['events'] * 1e6:.1f} us)")
+    loop = loop_reference(first, args, workdir)
     m = loop["events"]
     loop["stage_events_per_s_cpu"] = m / loop["stage_cpu_s"]
     loop["loop_convert_us_per_event"] = loop["loop_convert_cpu_s"] / m * 1e6
@@ -340,6 +395,12 @@ def main() -> None:
           f"~{loop['extrapolated_stage_cpu_s']:.0f} CPU s); identical output: {loop['identical']}")
     results["machine_after"] = {"loadavg": [round(x, 2) for x in os.getloadavg()]}
     print(json.dumps(results, indent=1, default=float))
+    print("\n| events file | trace rows | wall s | events/s (wall) | CPU s | events / CPU s | input | output | peak RSS |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    for r in rows:
+        print(f"| {r['events_compression'].upper()}-1, {r['input_mb']:.0f} MB | {r['trace_compression']} | "
+              f"{r['wall_s']:.2f} | {r['events_per_s_wall']:,.0f} | {r['cpu_s']:.2f} | {r['events_per_s_cpu']:,.0f} | "
+              f"{r['input_mb_per_s_cpu']:.0f} MB/CPU-s | {r['output_mb']:.0f} MB | {r['peak_rss_mib']:.0f} MiB |")
     for made in workdir.glob("*.h5"):
         made.unlink()
     if not args.keep_input:

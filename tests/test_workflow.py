@@ -118,3 +118,10 @@ def test_one_figure_as_a_target(repo: Path, tiny_run: Path) -> None:
     name = changed(tiny_run, lambda c: c["figures"].update(dpi=70))
     jobs = planned_jobs(repo, tiny_run, "results/tiny/figures/headline.png", config=name)
     assert jobs == {"figures": 1}
+
+
+def test_report_holds_every_figure(repo: Path, tiny_run: Path) -> None:
+    report = tiny_run / "report.html"
+    proc = snakemake(repo, tiny_run, "--report", str(report))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert report.stat().st_size > 10_000

@@ -18,8 +18,8 @@ th and mc_azimuth ph (the direction the shower comes from; azimuth counter-clock
 +x, the convention of the events file), core = (mc_core_x, mc_core_y) minus the hottest
 station's (x, y) [m], mass = mc_mass (A). No input reads a truth field.
 
-Everything is array operations on bounded chunks (``convert.chunk_events`` events read
-with ``uproot.iterate``): no Python loop over events or stations.
+Everything is array operations on bounded chunks (at most ``convert.chunk_events`` events,
+cut on the events file's cluster boundaries): no Python loop over events or stations.
 """
 
 from __future__ import annotations
@@ -265,7 +265,7 @@ def convert_dataset(
     trace_dtype: str,
     config: Mapping[str, Any],
     compression: str = "gzip",
-    trace_compression: str = "lzf",
+    trace_compression: str = "none",
 ) -> dict[str, Any]:
     """Convert events files into one tensor file; returns a summary.
 
@@ -273,7 +273,9 @@ def convert_dataset(
     under a temporary name and renamed when complete (nothing is left on error);
     ``config``: stored as the file's ``config`` attribute; ``compression`` /
     ``trace_compression``: HDF5 filters (:data:`airshower.io.tensors.COMPRESSIONS`) of the
-    dense datasets / the trace rows (the defaults are the stage's; others for benchmarks).
+    dense datasets / the trace rows (the stage's defaults: gzip-1 / none, the fastest pair;
+    ``trace_compression="lzf"`` makes files ~1/3 smaller for ~40 % more CPU time, see
+    docs/benchmarks.md).
     Raises InputFileError for files that break the events contract or an empty dataset,
     ConfigError for bad settings.
     """

@@ -199,3 +199,54 @@ def test_an_empty_events_file_reads_back_with_the_same_layout(tmp_path: Path) ->
     arrays = read_events(path)
     assert len(arrays) == 0
     assert "station" in arrays.fields and "station_trace" in arrays.fields
+
+
+def test_entry_ranges_end_on_cluster_boundaries_and_stay_bounded() -> None:
+    from airshower.io.events import entry_ranges
+
+    starts = [0, 4980, 9960, 14940]
+    assert entry_ranges(starts, 15000, 5000) == [(0, 4980), (4980, 9960), (9960, 14940), (14940, 15000)]
+    assert entry_ranges(starts, 15000, 10000) == [(0, 9960), (9960, 15000)]
+    # a cluster larger than the step is cut in steps; a range ends on a boundary when one is in reach
+    assert entry_ranges([0, 10, 12], 20, 4) == [(0, 4), (4, 8), (8, 12), (12, 16), (16, 20)]
+    assert entry_ranges([0], 23, 7) == [(0, 7), (7, 14), (14, 21), (21, 23)]
+    assert entry_ranges([0, 5], 0, 7) == []
+    with pytest.raises(ValueError, match="step_size"):
+        entry_ranges([0], 10, 0)
+
+
+def test_chunks_follow_the_clusters_of_a_file(tmp_path: Path) -> None:
+    import uproot as _uproot
+
+    from airshower.io.events import cluster_starts
+
+    parts = [synthetic_chunk(5, seed=s, trace_bins=T, first_id=5 * s) for s in range(3)]
+    path = write_events(tmp_path / "clusters.root", parts, T)  # one write, one cluster
+    with _uproot.open(path) as handle:
+        assert cluster_starts(handle[TREE]) == [0, 5, 10]
+        assert str(handle.file.compression) == "LZ4(1)"  # the writer's default
+    ref = read_events(path)
+    for step, sizes in [(7, [5, 5, 5]), (10, [10, 5]), (3, [3, 2, 3, 2, 3, 2]), (100, [15])]:
+        chunks = _chunks(path, step=step)
+        assert [c.n_events for c in chunks] == sizes
+        assert [c.entry_start for c in chunks] == list(np.cumsum([0, *sizes[:-1]]))
+        np.testing.assert_array_equal(np.concatenate([c.events["event_id"] for c in chunks]), ak.to_numpy(ref.event_id))
+        np.testing.assert_array_equal(
+            np.concatenate([c.traces for c in chunks]), ak.to_numpy(ak.flatten(ref.station_trace, axis=1))
+        )
+
+
+@pytest.mark.parametrize("codec", ["ZLIB", "ZSTD", "LZ4"])
+def test_any_codec_reads(tmp_path: Path, codec: str) -> None:
+    import uproot as _uproot
+
+    from airshower.io.events import EventWriter
+
+    chunk = synthetic_chunk(6, seed=4, trace_bins=T)
+    path = tmp_path / f"{codec}.root"
+    with EventWriter(path, {"trace_bins": T, "bin_ns": 25.0}, compression=getattr(_uproot, codec)(1)) as writer:
+        writer.write(chunk)
+    (only,) = _chunks(path)
+    ref = read_events(path)
+    np.testing.assert_array_equal(only.traces, ak.to_numpy(ak.flatten(ref.station_trace, axis=1)))
+    np.testing.assert_array_equal(only.traces.reshape(-1), ak.to_numpy(ak.flatten(chunk["station_trace"])))

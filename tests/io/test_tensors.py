@@ -207,3 +207,19 @@ def test_compression_choices_roundtrip(tmp_path: Path, compression: str) -> None
 def test_station_state_codes_are_stable() -> None:
     assert [int(s) for s in StationState] == [0, 1, 2, 3, 4]
     assert [s.name for s in StationState] == ["ABSENT", "DEAD", "SILENT", "TRIGGERED", "SATURATED"]
+
+
+def test_default_filters_and_many_appends(tmp_path: Path) -> None:
+    parts = [_dense_chunk(int(n), seed=20 + i, first_id=0) for i, n in enumerate([3, 2, 7, 1, 5] * 8)]
+    path = _write(tmp_path / "many.h5", [c for c, _ in parts])
+    dense = np.concatenate([d for _, d in parts])
+    out = read_arrays(path)
+    np.testing.assert_array_equal(out["inputs/traces"], dense)
+    for name in ("inputs/start_time", "inputs/state", "inputs/position"):
+        np.testing.assert_array_equal(out[name], np.concatenate([c.__dict__[name.split("/")[1]] for c, _ in parts]))
+    np.testing.assert_array_equal(out["targets/axis"], np.concatenate([c.targets["axis"] for c, _ in parts]))
+    assert json.loads(tensor_info(path)["attrs"]["compression"]) == {"traces": "none", "other": "gzip"}
+    with open_tensor_file(path) as f:
+        assert f["inputs/traces/values"].compression is None  # trace rows: stored as they are
+        for name in ("inputs/position", "inputs/state", "targets/axis", "meta/event_id"):
+            assert (f[name].compression, f[name].compression_opts, f[name].shuffle) == ("gzip", 1, False), name

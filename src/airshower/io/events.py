@@ -3,6 +3,8 @@
 One ROOT file per shard, ``data/sim/{dataset}/{shard}.root``:
 
 * TTree ``events``, one entry per (event-triggered) event;
+* compression: LZ4 level 1 by default (:func:`default_compression`); the readers take any
+  of ROOT's codecs (ZLIB, LZMA, LZ4, ZSTD), as each page names its own;
 * TObjString ``airshower_meta``: JSON with ``schema_version``, ``trace_bins`` (T),
   ``bin_ns``, ``hadronic_models`` (code -> name), ``n_thrown`` (events simulated,
   triggered or not), the simulation config, the dataset name/seed/shard and package version.
@@ -41,7 +43,8 @@ with T in the metadata; :func:`read_events` restores the (event, station, T) sha
 Reading side: :func:`read_meta` (ROOT? known schema version?), :func:`read_events` and
 :func:`iterate_events` (awkward arrays, for tests and small files), and
 :func:`iterate_station_chunks`, the bulk reader of the converter: bounded chunks of flat
-numpy arrays, each checked against the contract (branches present, station arrays of one
+numpy arrays, cut on the file's cluster boundaries (so that no page is inflated twice),
+each checked against the contract (branches present, station arrays of one
 length per event, trace length = nstation * T, unique station ids per event, ids on the
 array, finite values) with errors that name the file, the entries and the event.
 Note: uproot writes the tree with record fields ``station.<field>``; files of an older
@@ -136,11 +139,28 @@ def build_chunk(
     return chunk
 
 
+def default_compression() -> Any:
+    """The events files' compression: ``uproot.LZ4(1)``.
+
+    Inflating ZLIB level 1 was the largest cost of the convert stage; with LZ4 reading takes
+    less than half the CPU time (12.6 against 27.0 us per event; ZSTD(1) 17.1), for files
+    1/3 larger (100 000 simulated events: 320 MB against 240 MB; ZSTD(1) 227 MB). Writing is
+    faster too (1.7 against 7.4 CPU s for those events). Figures: docs/benchmarks.md.
+    Readers take any of ROOT's algorithms: uproot reads the codec from each page header.
+    uproot >= 5.3 (the package's floor) inflates LZ4 with cramjam and checks its pages with
+    xxhash, both requirements of uproot itself.
+    """
+    return uproot.LZ4(1)
+
+
 class EventWriter:
     """Writes one events file in chunks, atomically: a temporary name, renamed on success.
 
     Use as a context manager; if the block raises (or the process dies), no file is left
-    under the final name, and the temporary file is removed where possible.
+    under the final name, and the temporary file is removed where possible. ``compression``:
+    an uproot compression (``uproot.ZLIB(1)``, ``uproot.ZSTD(1)``...); default
+    :func:`default_compression` (LZ4 level 1). Each :meth:`write` becomes one cluster of
+    the file, the unit a reader decompresses.
     """
 
     def __init__(self, path: str | Path, meta: Mapping[str, Any], compression: Any = None) -> None:
@@ -149,7 +169,7 @@ class EventWriter:
         self.meta = {"schema_version": SCHEMA_VERSION, "hadronic_models": HADRONIC_MODELS, **dict(meta)}
         if "trace_bins" not in self.meta or "bin_ns" not in self.meta:
             raise ValueError("EventWriter: meta needs 'trace_bins' and 'bin_ns'")
-        self.compression = compression if compression is not None else uproot.ZLIB(1)
+        self.compression = compression if compression is not None else default_compression()
         self._file: Any = None
         self._tree: Any = None
 
@@ -312,16 +332,8 @@ def _layout(keys: set[str], path: Path) -> str:
     raise InputFileError(f"{path}: tree '{TREE}' has no station branches ('station.id' or 'station_id')")
 
 
-def check_branches(path: str | Path, event_fields: Sequence[str], station_fields: Sequence[str]) -> list[str]:
+def _branch_names(keys: set[str], path: Path, event_fields: Sequence[str], station_fields: Sequence[str]) -> list[str]:
     """Names to read for these fields; raises InputFileError naming every missing branch."""
-    path = Path(path)
-    try:
-        with uproot.open(path) as handle:
-            keys = set(handle[TREE].keys())
-    except InputFileError:
-        raise
-    except Exception as exc:
-        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
     layout = _layout(keys, path)
     sep = "." if layout == "record" else "_"
     wanted = list(event_fields) + [f"station{sep}{f}" for f in station_fields] + ["station_trace"]
@@ -333,6 +345,54 @@ def check_branches(path: str | Path, event_fields: Sequence[str], station_fields
     return names
 
 
+def check_branches(path: str | Path, event_fields: Sequence[str], station_fields: Sequence[str]) -> list[str]:
+    """Names to read for these fields; raises InputFileError naming every missing branch."""
+    path = Path(path)
+    try:
+        with uproot.open(path) as handle:
+            keys = set(handle[TREE].keys())
+    except InputFileError:
+        raise
+    except Exception as exc:
+        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+    return _branch_names(keys, path, event_fields, station_fields)
+
+
+def cluster_starts(tree: Any, names: Sequence[str] = ()) -> list[int]:
+    """Entries where the tree's clusters (RNTuple) or common basket boundaries (TTree) start.
+
+    Ascending, from 0, without the end. uproot inflates whole clusters (baskets) to read any
+    entry of them, so ranges that begin and end on these boundaries inflate every page once;
+    ``[0]`` where the layout is unknown. ``names``: the branches to be read (TTree only).
+    """
+    summaries = getattr(tree, "cluster_summaries", None)
+    if summaries is not None:
+        starts = [int(c.num_first_entry) for c in summaries]
+    elif hasattr(tree, "common_entry_offsets"):
+        starts = [int(x) for x in tree.common_entry_offsets(filter_name=list(names) or None)[:-1]]
+    else:
+        starts = []
+    return sorted({0, *starts})
+
+
+def entry_ranges(starts: Sequence[int], n_entries: int, step_size: int) -> list[tuple[int, int]]:
+    """[start, stop) ranges of at most ``step_size`` entries covering ``0..n_entries``, each
+    ending on a cluster boundary of ``starts`` where one lies within reach (greedy: as many
+    whole clusters as fit); a cluster larger than ``step_size`` is cut into pieces of
+    ``step_size`` (uproot then inflates it once per piece)."""
+    if step_size < 1:
+        raise ValueError(f"step_size must be >= 1, got {step_size}")
+    bounds = np.unique(np.clip(np.asarray([*starts, n_entries], dtype=np.int64), 0, n_entries))
+    ranges: list[tuple[int, int]] = []
+    start = 0
+    while start < n_entries:
+        reach = np.searchsorted(bounds, start + step_size, side="right") - 1  # last boundary <= start + step
+        stop = int(bounds[reach]) if bounds[reach] > start else min(start + step_size, n_entries)
+        ranges.append((start, stop))
+        start = stop
+    return ranges
+
+
 def iterate_station_chunks(
     path: str | Path,
     step_size: int,
@@ -340,11 +400,14 @@ def iterate_station_chunks(
     station_fields: Sequence[str] = tuple(STATION_FIELDS),
     meta: Mapping[str, Any] | None = None,
 ) -> Iterator[StationChunk]:
-    """Stream one events file in chunks of at most ``step_size`` events (``uproot.iterate``),
-    each flattened to numpy and validated (see :func:`validate_chunk`).
+    """Stream one events file in chunks of at most ``step_size`` events, each flattened to
+    numpy and validated (see :func:`validate_chunk`).
 
-    Only the named event fields, the station fields and the traces are read. Raises
-    :class:`InputFileError` naming the file (and entry/event) for anything off-contract.
+    Chunks end on the file's cluster boundaries where possible (:func:`entry_ranges`), so
+    that no compressed page is inflated twice; their sizes therefore vary (e.g. five of the
+    simulator's clusters of ~996 events for a step of 5000). Only the named event fields, the station fields and
+    the traces are read. Raises :class:`InputFileError` naming the file (and entry/event)
+    for anything off-contract.
     """
     path = Path(path)
     meta = dict(meta) if meta is not None else read_meta(path)
@@ -353,28 +416,33 @@ def iterate_station_chunks(
         raise InputFileError(f"{path}: metadata 'trace_bins' = {trace_bins!r}, expected a positive integer")
     if step_size < 1:
         raise ValueError(f"step_size must be >= 1, got {step_size}")
-    names = check_branches(path, event_fields, station_fields)
     try:
-        with uproot.open(path) as handle:
-            n_entries = int(handle[TREE].num_entries)
+        handle = uproot.open(path, array_cache=None)
     except Exception as exc:
-        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
-    if n_entries == 0:
-        return
-    iterator = uproot.iterate({str(path): TREE}, filter_name=names, step_size=step_size, report=True)
-    done = 0
-    while True:
+        raise InputFileError(f"{path}: cannot be read as a ROOT file ({_short(exc)})") from exc
+    with handle:
         try:
-            arrays, report = next(iterator)
-        except StopIteration:
-            break
-        except Exception as exc:  # decompression / deserialisation errors of damaged files
-            raise InputFileError(
-                f"{path}: cannot read the events from entry {done} of {n_entries} "
-                f"({_short(exc)}); truncated or damaged file?"
-            ) from exc
-        done = int(report.tree_entry_stop)
-        yield _flatten(arrays, path, int(report.tree_entry_start), trace_bins, event_fields, station_fields)
+            tree = handle[TREE]
+            keys = set(tree.keys())
+            n_entries = int(tree.num_entries)
+        except Exception as exc:
+            raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+        names = _branch_names(keys, path, event_fields, station_fields)
+        if n_entries == 0:
+            return
+        try:
+            starts = cluster_starts(tree, names)
+        except Exception as exc:
+            raise InputFileError(f"{path}: cannot read the cluster layout of tree '{TREE}' ({_short(exc)})") from exc
+        for start, stop in entry_ranges(starts, n_entries, step_size):
+            try:
+                arrays = tree.arrays(filter_name=names, entry_start=start, entry_stop=stop)
+            except Exception as exc:  # decompression / deserialisation errors of damaged files
+                raise InputFileError(
+                    f"{path}: cannot read the events from entry {start} of {n_entries} "
+                    f"({_short(exc)}); truncated or damaged file?"
+                ) from exc
+            yield _flatten(arrays, path, start, trace_bins, event_fields, station_fields)
 
 
 def _station_field(arrays: ak.Array, name: str) -> ak.Array:

@@ -45,10 +45,16 @@ Poisson scatter. The range (6.5e4) covers the largest signal per bin of a satura
 a value beyond it is refused with a message. Times and positions stay float32: relative
 times reach tens of microseconds, where float16 would round to ~16 ns.
 
-Compression (HDF5 filters, :data:`COMPRESSIONS`): gzip level 1 with byte shuffle on every
-dataset but the trace rows, which get LZF with shuffle: the rows are mostly baseline noise
-(31 % smaller with LZF, 48 % with gzip, which costs twice the time; see
-docs/benchmarks.md). Chunks hold ~1 MiB along the event (or row) axis.
+Compression (HDF5 filters, :data:`COMPRESSIONS`, recorded in the ``compression``
+attribute): gzip level 1 on every dataset but the trace rows, which are stored
+uncompressed by default. The rows are mostly baseline noise in float16: LZF makes them 36 %
+smaller and gzip-1 52 %, but at ~150 / ~80 MB/s on one core that would be the largest single
+cost of the conversion (LZF: +17-20 us per event on top of ~36-39 us for all the rest; see
+docs/benchmarks.md), so ``trace_compression="lzf"`` / ``"gzip"`` are there for when disk
+matters more than time. No byte shuffle: with it, trace rows, start times and positions came
+out both larger and slower to write (states: no difference). Chunks hold ~1 MiB along the event (or row) axis; the writer keeps each
+dataset open with a chunk cache of a few chunks, so a partly filled chunk is compressed
+once, when it is full, not at every append.
 
 Attributes: ``schema_version``, ``grid_size``, ``trace_bins``, ``bin_ns``, ``trace_dtype``,
 ``n_events``, ``sources`` (JSON list: path, size in bytes, sha256, events), ``config``
@@ -104,13 +110,17 @@ META: dict[str, tuple[tuple[int, ...], str]] = {
 }
 TRACE_DTYPES = ("float16", "float32")
 FLOAT16_MAX = float(np.finfo(np.float16).max)
-# HDF5 filters by name: gzip level 1 and LZF, each after the byte shuffle, or none
+# HDF5 filters by name: gzip level 1, LZF, or none (no byte shuffle: larger and slower here)
 COMPRESSIONS: dict[str, dict[str, Any]] = {
-    "gzip": {"compression": "gzip", "compression_opts": 1, "shuffle": True},
-    "lzf": {"compression": "lzf", "shuffle": True},
+    "gzip": {"compression": "gzip", "compression_opts": 1},
+    "lzf": {"compression": "lzf"},
     "none": {},
 }
 _CHUNK_BYTES = 1 << 20
+# per-dataset chunk cache of the writer: a partly filled chunk stays in memory between appends
+# instead of being compressed, written, read back and inflated again at every append
+_CACHE_BYTES = 4 * _CHUNK_BYTES
+_CACHE_SLOTS = 1031
 
 
 def _window_datasets(g: int) -> dict[str, tuple[tuple[int, ...], str]]:
@@ -168,7 +178,7 @@ class TensorWriter:
         sources: Sequence[Mapping[str, Any]] = (),
         config: Mapping[str, Any] | None = None,
         compression: str = "gzip",
-        trace_compression: str = "lzf",
+        trace_compression: str = "none",
     ) -> None:
         if trace_dtype not in TRACE_DTYPES:
             raise ValueError(f"trace_dtype must be one of {TRACE_DTYPES}, got {trace_dtype!r}")
@@ -188,10 +198,11 @@ class TensorWriter:
         self.n_events = 0
         self.n_rows = 0
         self._file: h5py.File | None = None
+        self._datasets: dict[str, h5py.Dataset] = {}
 
     def __enter__(self) -> TensorWriter:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = h5py.File(self.tmp, "w")
+        self._file = h5py.File(self.tmp, "w", rdcc_nbytes=_CACHE_BYTES, rdcc_w0=1.0, rdcc_nslots=_CACHE_SLOTS)
         self._create()
         return self
 
@@ -201,21 +212,27 @@ class TensorWriter:
         g, t = self.grid_size, self.trace_bins
         item = np.dtype(self.trace_dtype).itemsize
         packed = COMPRESSIONS[self.compression]
-        f.create_dataset(
+        # the dataset objects stay open until the file closes: HDF5 flushes a dataset's chunk
+        # cache when its last handle closes, and re-opening it per append would compress,
+        # read back and inflate the partly filled last chunk every time
+        ds = self._datasets
+        ds["inputs/traces/values"] = f.create_dataset(
             "inputs/traces/values", shape=(0, t), maxshape=(None, t), dtype=self.trace_dtype,
             chunks=(_chunk_rows(t * item), t), **COMPRESSIONS[self.trace_compression],
         )
-        f.create_dataset("inputs/traces/cell", shape=(0,), maxshape=(None,), dtype="int16", chunks=(1 << 16,), **packed)
-        offsets = f.create_dataset(
+        ds["inputs/traces/cell"] = f.create_dataset(
+            "inputs/traces/cell", shape=(0,), maxshape=(None,), dtype="int16", chunks=(1 << 16,), **packed
+        )
+        ds["inputs/traces/offsets"] = f.create_dataset(
             "inputs/traces/offsets", shape=(1,), maxshape=(None,), dtype="int64", chunks=(1 << 15,), **packed
         )
-        offsets[0] = 0
+        ds["inputs/traces/offsets"][0] = 0
         per_event = dict(_window_datasets(g))
         per_event.update({f"targets/{k}": v for k, v in TARGETS.items()})
         per_event.update({f"meta/{k}": v for k, v in META.items()})
         for name, (shape, dtype) in per_event.items():
             row = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
-            f.create_dataset(
+            ds[name] = f.create_dataset(
                 name, shape=(0, *shape), maxshape=(None, *shape), dtype=dtype,
                 chunks=(_chunk_rows(row), *shape), **packed,
             )
@@ -261,7 +278,7 @@ class TensorWriter:
         self.n_rows += m
 
     def _extend(self, name: str, values: np.ndarray) -> None:
-        ds = self._file[name]  # type: ignore[index]
+        ds = self._datasets[name]
         start = ds.shape[0]
         ds.resize(start + values.shape[0], axis=0)
         ds[start:] = values.astype(ds.dtype, copy=False)
@@ -285,6 +302,7 @@ class TensorWriter:
         try:
             if exc_type is None and self._file is not None:
                 self._write_attrs()
+            self._datasets.clear()
             if self._file is not None:
                 self._file.close()
         except BaseException:
