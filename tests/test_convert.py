@@ -229,7 +229,8 @@ def test_cli_converts_a_dataset_by_name(tmp_path: Path, monkeypatch: pytest.Monk
     assert summary["events"] == 12 and summary["output"] == "data/tensors/tiny.h5"
     info = tensor_info("data/tensors/tiny.h5")
     assert (info["N"], info["G"], info["T"]) == (12, 7, T)
-    assert info["attrs"]["config"] == {"convert": {"grid_size": 7, "chunk_events": 5000, "trace_dtype": "float16"},
+    assert info["attrs"]["config"] == {"convert": {"grid_size": 7, "chunk_events": 5000, "trace_dtype": "float16",
+                                                   "trace_compression": "none"},
                                        "dataset": "tiny"}
 
 

@@ -236,3 +236,21 @@ def test_transform_fields_keeps_positions_on_the_lattice() -> None:
         assert (out["position"][0][~kept] == 0).all()
         np.testing.assert_allclose(out["axis"], transform_vectors(fields["axis"], k))
         assert out["xmax"] is fields["xmax"]
+
+
+def test_per_event_indices_out_of_range_are_refused_on_the_cpu() -> None:
+    t = torch.zeros(2, 3, 3)
+    for bad in ([0, 12], [-1, 0]):
+        with pytest.raises(ValueError, match="0..11"):
+            transform_window(t, torch.tensor(bad))
+        with pytest.raises(ValueError, match="0..11"):
+            transform_vectors(torch.zeros(2, 3), torch.tensor(bad))
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_per_event_symmetries_on_cuda_match_the_cpu() -> None:
+    rng = np.random.default_rng(4)
+    t = torch.from_numpy(rng.normal(size=(12, 5, 5, 3)).astype(np.float32))
+    ks = torch.arange(12).flip(0)
+    for fn in (transform_window, transform_vectors):
+        torch.testing.assert_close(fn(t.cuda(), ks.cuda()).cpu(), fn(t, ks))

@@ -368,6 +368,7 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
         chunk_events=settings["chunk_events"],
         trace_dtype=settings["trace_dtype"],
         config={"convert": settings, "dataset": args.dataset},
+        trace_compression=settings["trace_compression"],
     )
     print(json.dumps(summary, sort_keys=True), file=sys.stdout)
     return 0

@@ -254,12 +254,17 @@ def _torch_table(name: str, table: np.ndarray, key: int, like: Any) -> Any:
 
 
 def _symmetry_indices(k: Any, batch: int | None) -> tuple[int | None, np.ndarray | Any | None]:
-    """(scalar k, None) or (None, per-event ks) after checking range and length."""
+    """(scalar k, None) or (None, per-event ks) after checking range and length.
+
+    The range of per-event indices in a tensor on an accelerator is not checked here: reading
+    it back would make the host wait for the device on every call. Such indices must be drawn
+    in range (as :meth:`airshower.training.augment.HexSymmetries.draw` does).
+    """
     if _is_torch(k):
         if k.ndim == 0:
             return _check_k(int(k)), None
         ks = k
-        if ks.numel() and (int(ks.min()) < 0 or int(ks.max()) >= N_SYMMETRIES):
+        if ks.device.type == "cpu" and ks.numel() and (int(ks.min()) < 0 or int(ks.max()) >= N_SYMMETRIES):
             raise ValueError(f"symmetry indices must lie in 0..{N_SYMMETRIES - 1}")
     else:
         arr = np.asarray(k)

@@ -14,13 +14,14 @@ DATASET_PATTERN = "|".join(re.escape(d) for d in TEST_DATASETS)
 PREDICT_CODE = package_sources(
     "evaluation/predict.py",
     "evaluation/prediction_file.py",
-    "evaluation/atomic.py",
+    "atomic.py",
     "models",
     "training/checkpoint.py",
     "training/normalise.py",
     "training/data.py",
     "training/device.py",
     "io/tensors.py",
+    "io/files.py",
     "batch.py",
     "hexgrid.py",
 )
@@ -30,7 +31,8 @@ EVALUATE_CODE = package_sources(
     "evaluation/bootstrap.py",
     "evaluation/merit.py",
     "evaluation/prediction_file.py",
-    "evaluation/atomic.py",
+    "atomic.py",
+    "io/files.py",
 )
 # not figures/validation.py or figures/style.py: other stages' plots
 FIGURES_CODE = package_sources(
@@ -46,9 +48,10 @@ FIGURES_CODE = package_sources(
     "evaluation/metrics.py",
     "evaluation/binned.py",
     "evaluation/prediction_file.py",
-    "evaluation/atomic.py",
+    "atomic.py",
     "hexgrid.py",
     "io/tensors.py",
+    "io/files.py",
 )
 # what drawing reads: the `figures` section, the test datasets, the models' names and types
 FIGURES_PARAMS = json.dumps(

@@ -1,7 +1,7 @@
 rule simulate:
     """Simulate one shard of a dataset: SD-1500 events with Monte-Carlo truth."""
     input:
-        package_sources("simulate.py", "physics", "detector", "io/events.py"),
+        package_sources("simulate.py", "physics", "detector", "hexgrid.py", "io/events.py"),
     output:
         "data/sim/{dataset}/{shard}.root",
     params:
@@ -23,11 +23,12 @@ rule validate_simulation:
         package_sources(
             "simulate.py",
             "physics",
+            "hexgrid.py",
             "detector",
             "io/events.py",
             "figures/validation.py",
             "figures/paper_style.py",
-            "evaluation/atomic.py",
+            "atomic.py",
         ),
     output:
         directory(f"{RESULTS}/validation"),

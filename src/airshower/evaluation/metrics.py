@@ -45,11 +45,12 @@ from typing import Any
 
 import numpy as np
 
+from airshower.atomic import write_text
 from airshower.errors import ConfigError, InputFileError
-from airshower.evaluation.atomic import write_text
 from airshower.evaluation.binned import binned_summary
 from airshower.evaluation.merit import binned_merit_factor
 from airshower.evaluation.prediction_file import Predictions, read_predictions
+from airshower.io.files import read_json
 
 SCHEMA_VERSION = 1
 PRIMARIES: dict[str, int] = {"p": 1, "He": 4, "N": 14, "Fe": 56}
@@ -169,13 +170,7 @@ def write_metrics(path: str | Path, metrics: Mapping[str, Any]) -> Path:
 
 def read_metrics(path: str | Path) -> dict[str, Any]:
     """Read a metrics JSON file; :class:`InputFileError` if missing, malformed or of another version."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: metrics file not found (run `airshower evaluate` first)")
-    try:
-        metrics = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON ({exc})") from exc
+    metrics = read_json(path, "metrics file", "evaluate")
     if not isinstance(metrics, dict) or metrics.get("schema_version") != SCHEMA_VERSION:
         version = metrics.get("schema_version") if isinstance(metrics, dict) else None
         raise InputFileError(f"{path}: metrics schema version {version!r}, this package reads {SCHEMA_VERSION}")

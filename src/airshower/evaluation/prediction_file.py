@@ -29,8 +29,9 @@ from typing import Any
 import h5py
 import numpy as np
 
+from airshower.atomic import atomic_path
 from airshower.errors import InputFileError
-from airshower.evaluation.atomic import atomic_path
+from airshower.io.files import open_hdf5
 
 SCHEMA_VERSION = 1
 
@@ -133,13 +134,7 @@ def read_predictions(path: str | Path, require: Sequence[str] = ()) -> Predictio
     Raises :class:`InputFileError` naming the file and what is missing or inconsistent.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: predictions file not found (run `airshower predict` first)")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputFileError(f"{path}: not a readable HDF5 predictions file ({exc})") from exc
-    with f:
+    with open_hdf5(path, "predictions file", "predict") as f:
         version = f.attrs.get("schema_version")
         if version != SCHEMA_VERSION:
             raise InputFileError(

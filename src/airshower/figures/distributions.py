@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
 
@@ -30,15 +31,24 @@ def xmax_range(truth: np.ndarray, reco: np.ndarray | None = None, pad: float = 0
     return float(lo - pad * span), float(hi + pad * span)
 
 
-def plot_xmax_2d(pred: Predictions, width: str) -> Figure:
-    """2D histogram of reconstructed vs true Xmax with the diagonal."""
-    fig, axes = new_figure(width, aspect=0.85 if width == "single" else 0.6)
+def _xmax_figure(
+    pred: Predictions, width: str, aspect: float
+) -> tuple[Figure, Axes, np.ndarray | None, np.ndarray | None]:
+    """A one-panel figure with the true and reconstructed Xmax [g/cm2] of ``pred``; where the
+    model does not reconstruct Xmax, the panel says so and both arrays are None."""
+    fig, axes = new_figure(width, aspect=aspect)
     ax = axes[0, 0]
     if "xmax" not in pred.reco:
         note(ax, f"{pred.model} does not reconstruct Xmax")
+        return fig, ax, None, None
+    return fig, ax, np.asarray(pred.truth["xmax"], dtype=float), np.asarray(pred.reco["xmax"], dtype=float)
+
+
+def plot_xmax_2d(pred: Predictions, width: str) -> Figure:
+    """2D histogram of reconstructed vs true Xmax with the diagonal."""
+    fig, ax, true, reco = _xmax_figure(pred, width, 0.85 if width == "single" else 0.6)
+    if true is None:
         return fig
-    true = np.asarray(pred.truth["xmax"], dtype=float)
-    reco = np.asarray(pred.reco["xmax"], dtype=float)
     lo, hi = xmax_range(true, reco)
     bins = np.linspace(lo, hi, max(20, min(80, int(np.sqrt(true.size)))))
     counts, _, _, image = ax.hist2d(true, reco, bins=[bins, bins], cmap="viridis", norm=LogNorm(vmin=1), cmin=1)
@@ -57,13 +67,9 @@ def plot_xmax_2d(pred: Predictions, width: str) -> Figure:
 
 def plot_xmax_per_primary(pred: Predictions, width: str, lg_energy: Sequence[float] | None = None) -> Figure:
     """Reconstructed (filled) and true (line) Xmax distributions per primary."""
-    fig, axes = new_figure(width, aspect=0.72 if width == "single" else 0.45)
-    ax = axes[0, 0]
-    if "xmax" not in pred.reco:
-        note(ax, f"{pred.model} does not reconstruct Xmax")
+    fig, ax, true, reco = _xmax_figure(pred, width, 0.72 if width == "single" else 0.45)
+    if true is None:
         return fig
-    true = np.asarray(pred.truth["xmax"], dtype=float)
-    reco = np.asarray(pred.reco["xmax"], dtype=float)
     mass = np.rint(np.asarray(pred.truth["mass"], dtype=float)).astype(int)
     sel = np.ones(true.shape, dtype=bool)
     title = f"{pred.model}, test set '{pred.dataset}'"

@@ -24,7 +24,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
-from airshower.evaluation.atomic import atomic_path  # noqa: E402
+from airshower.atomic import atomic_path  # noqa: E402
 
 WIDTHS_IN = {"single": 3.4, "double": 7.0}
 FONT_PT = {"single": 8.0, "double": 9.0}

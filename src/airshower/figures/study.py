@@ -15,7 +15,6 @@ The first test dataset is the nominal one; figures of single events and distribu
 from __future__ import annotations
 
 import csv
-import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ import numpy as np
 from airshower.errors import InputFileError
 from airshower.evaluation.metrics import read_metrics
 from airshower.evaluation.prediction_file import Predictions, read_predictions
+from airshower.io.files import read_json, require_file
 
 # train_info.json: the quantity -> keys it may be stored under (first found wins)
 TRAIN_INFO_KEYS: dict[str, tuple[str, ...]] = {
@@ -102,9 +102,7 @@ class Study:
 
 def read_history(path: str | Path) -> dict[str, np.ndarray]:
     """Columns of a ``history.csv`` as float arrays (non-numeric cells become NaN)."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: training history not found (run `airshower train` first)")
+    path = require_file(path, "training history", "train")
     with open(path, newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     if not rows:
@@ -125,13 +123,7 @@ def read_history(path: str | Path) -> dict[str, np.ndarray]:
 
 def read_train_info(path: str | Path) -> dict[str, Any]:
     """``train_info.json`` as a dict."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: train_info.json not found (run `airshower train` first)")
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise InputFileError(f"{path}: not valid JSON ({exc})") from exc
+    info = read_json(path, "train_info.json", "train")
     if not isinstance(info, dict):
         raise InputFileError(f"{path}: expected a JSON object")
     return info

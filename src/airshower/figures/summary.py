@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from airshower.evaluation.atomic import write_text
+from airshower.atomic import write_text
 from airshower.evaluation.binned import bin_containing
 from airshower.figures.study import ModelRecord, Study
 

@@ -90,6 +90,16 @@ def _xmax_figure(sim_cfg: Mapping[str, Any], width: str, out: Path, formats: Seq
     return save_figure(fig, out, "xmax_distributions", formats, dpi)
 
 
+def _binned_mean(x: np.ndarray, values: np.ndarray, edges: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean of ``values`` in the bins ``edges`` of ``x`` and the count per bin (0 where empty:
+    the mean is 0 there); entries outside the edges are left out."""
+    idx = np.digitize(x, edges) - 1
+    ok = (idx >= 0) & (idx < edges.size - 1)
+    counts = np.bincount(idx[ok], minlength=edges.size - 1)
+    mean = np.bincount(idx[ok], weights=values[ok], minlength=edges.size - 1) / np.maximum(counts, 1)
+    return mean, counts
+
+
 def _ldf_figure(events: ak.Array, width: str, out: Path, formats: Sequence[str], dpi: int) -> list[Path]:
     lg_e = np.log10(np.asarray(events.mc_energy))
     sel = (lg_e >= 19.0) & (lg_e < 19.5) & (np.asarray(events.mc_zenith) < np.radians(40.0))
@@ -108,11 +118,8 @@ def _ldf_figure(events: ak.Array, width: str, out: Path, formats: Sequence[str],
     ax.scatter(r[trig], sig[trig], s=2, color="0.6", alpha=0.5, lw=0, label="station signal", rasterized=True)
     edges = np.geomspace(200, 4000, 16)
     mid = np.sqrt(edges[1:] * edges[:-1])
-    idx = np.digitize(r[trig], edges) - 1
-    ok = (idx >= 0) & (idx < mid.size)
-    counts = np.bincount(idx[ok], minlength=mid.size)
     for values, label, colour in ((mu[trig], "muonic (expected)", "C0"), (em[trig], "electromagnetic (expected)", "C1")):
-        mean = np.bincount(idx[ok], weights=values[ok], minlength=mid.size) / np.maximum(counts, 1)
+        mean, counts = _binned_mean(r[trig], values, edges)
         ax.plot(mid[counts > 0], mean[counts > 0], color=colour, marker="o", label=label)
     ax.set_xscale("log")
     ax.set_yscale("log")
@@ -141,10 +148,7 @@ def _muon_fraction_figure(events: ak.Array, sim_cfg: Mapping[str, Any], width: s
         zen_st = np.degrees(ak.flatten(ak.broadcast_arrays(events.mc_zenith, mc.signal_muon)[0]).to_numpy())
         near = (r > 800) & (r < 1200) & (tot > 0)
         edges = np.linspace(0, 60, 7)
-        idx = np.digitize(zen_st[near], edges) - 1
-        frac = mu[near] / tot[near]
-        counts = np.bincount(idx, minlength=edges.size)[: edges.size - 1]
-        mean = np.bincount(idx, weights=frac, minlength=edges.size)[: edges.size - 1] / np.maximum(counts, 1)
+        mean, counts = _binned_mean(zen_st[near], mu[near] / tot[near], edges)
         mid = 0.5 * (edges[1:] + edges[:-1])
         ax.plot(mid[counts > 0], mean[counts > 0], "o", color="0.3", label="simulated stations, 0.8-1.2 km")
     ax.set_xlabel("zenith [deg]")

@@ -345,19 +345,6 @@ def _branch_names(keys: set[str], path: Path, event_fields: Sequence[str], stati
     return names
 
 
-def check_branches(path: str | Path, event_fields: Sequence[str], station_fields: Sequence[str]) -> list[str]:
-    """Names to read for these fields; raises InputFileError naming every missing branch."""
-    path = Path(path)
-    try:
-        with uproot.open(path) as handle:
-            keys = set(handle[TREE].keys())
-    except InputFileError:
-        raise
-    except Exception as exc:
-        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
-    return _branch_names(keys, path, event_fields, station_fields)
-
-
 def cluster_starts(tree: Any, names: Sequence[str] = ()) -> list[int]:
     """Entries where the tree's clusters (RNTuple) or common basket boundaries (TTree) start.
 

@@ -77,6 +77,7 @@ import h5py
 import numpy as np
 
 from airshower.errors import InputFileError
+from airshower.io.files import open_hdf5
 
 if TYPE_CHECKING:  # torch is imported lazily: the convert stage's environment has no torch
     from airshower.batch import Batch
@@ -331,12 +332,7 @@ def open_tensor_file(path: str | Path) -> Iterator[h5py.File]:
     version, or datasets of the contract missing.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: tensor file not found (run `airshower convert` first)")
-    try:
-        handle = h5py.File(path, "r")
-    except OSError as exc:
-        raise InputFileError(f"{path}: not a readable HDF5 file ({exc})") from exc
+    handle = open_hdf5(path, "tensor file", "convert")
     try:
         version = handle.attrs.get("schema_version")
         version = int(version) if version is not None else None

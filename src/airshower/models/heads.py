@@ -12,8 +12,14 @@ import torch
 from torch import nn
 
 from airshower.errors import ConfigError
+from airshower.models.hyperparams import Param
 
 TARGET_DIMS: dict[str, int] = {"xmax": 1, "lg_energy": 1, "axis": 3, "core": 2}
+
+# the hyperparameter of :class:`RegressionHead` every architecture declares
+HEAD_PARAMS: dict[str, Param] = {
+    "head_hidden": Param([64], "int_list", "widths of the dense layers of the head", 1),
+}
 
 
 def check_targets(targets: Sequence[str], key: str = "training.targets") -> list[str]:

@@ -19,7 +19,7 @@ from torch import nn
 from airshower.batch import Batch
 from airshower.models.base import AirshowerModel
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.heads import RegressionHead
+from airshower.models.heads import HEAD_PARAMS, RegressionHead
 from airshower.models.hexconv import HexConv2d
 from airshower.models.hyperparams import Param
 from airshower.models.trace_encoders import ConvTraceEncoder, TraceEncoder
@@ -36,7 +36,7 @@ CONV_BODY_PARAMS: dict[str, Param] = {
         "pool: mean and maximum over the cells holding a station",
         choices=READOUTS,
     ),
-    "head_hidden": Param([64], "int_list", "widths of the dense layers of the head", 1),
+    **HEAD_PARAMS,
     "dropout": Param(0.0, "float", "dropout in the head", 0.0, 0.9),
 }
 

@@ -23,7 +23,6 @@ import torch
 from torch import nn
 
 from airshower.batch import Batch
-from airshower.models.base import AirshowerModel
 from airshower.models.features import (
     N_STATION_FEATURES,
     present_mask,
@@ -35,11 +34,10 @@ from airshower.models.features import (
 from airshower.models.heads import RegressionHead
 from airshower.models.hyperparams import Param
 from airshower.models.packing import Packing, pad_groups
-from airshower.models.transformer import CrossAttentionBlock, TransformerBlock
-from airshower.models.vit import TRANSFORMER_PARAMS, heads_divide_dim
+from airshower.models.transformer import TRANSFORMER_PARAMS, CrossAttentionBlock, TransformerBlock, TransformerNetwork
 
 
-class Perceiver(AirshowerModel):
+class Perceiver(TransformerNetwork):
     """Latent cross-attention over (station, bin) tokens, latent self-attention, head.
 
     Hyperparameters (config ``models.<name>``):
@@ -58,10 +56,6 @@ class Perceiver(AirshowerModel):
         "self_layers": Param(2, "int", "latent self-attention blocks per stack", 0),
         **TRANSFORMER_PARAMS,
     }
-
-    @classmethod
-    def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
-        return heads_divide_dim(hp)
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)

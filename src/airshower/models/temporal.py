@@ -38,14 +38,11 @@ import torch.utils.checkpoint
 from torch import nn
 
 from airshower.batch import Batch
-from airshower.models.base import AirshowerModel
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.heads import RegressionHead
 from airshower.models.hyperparams import Param
 from airshower.models.packing import Packing, pad_groups
 from airshower.models.trace_encoders import TraceEncoder
-from airshower.models.transformer import TransformerBlock
-from airshower.models.vit import TRANSFORMER_PARAMS, heads_divide_dim
+from airshower.models.transformer import TRANSFORMER_PARAMS, TransformerBlock, TransformerNetwork
 
 CHECKPOINT_CHOICES = ("auto", "on", "off")
 CHECKPOINT_AUTO_TOKENS = 128  # ``auto`` checkpoints the time blocks from this many tokens per trace on
@@ -129,7 +126,7 @@ class TimeTransformerEncoder(TraceEncoder):
         return h
 
 
-class TemporalTransformer(AirshowerModel):
+class TemporalTransformer(TransformerNetwork):
     """Time transformer per station, then a station transformer.
 
     Hyperparameters (config ``models.<name>``):
@@ -160,7 +157,7 @@ class TemporalTransformer(AirshowerModel):
 
     @classmethod
     def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
-        out = heads_divide_dim(hp)
+        out = super().constraints(hp, grid_size, trace_bins)
         if hp["patch_bins"] > trace_bins:
             out.append(("patch_bins", f"must be <= the trace length {trace_bins}"))
         return out
@@ -181,14 +178,7 @@ class TemporalTransformer(AirshowerModel):
             use_time_checkpoint(hp["time_checkpoint"], n_tokens),
         )
         self.embed = nn.Linear(dim + N_STATION_FEATURES, dim)
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        nn.init.trunc_normal_(self.cls_token, std=0.02)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(dim, hp["heads"], hp["mlp_ratio"], hp["dropout"], hp["attention"])
-            for _ in range(hp["station_layers"])
-        )
-        self.norm = nn.LayerNorm(dim)
-        self.head = RegressionHead(dim, self.targets, hp["head_hidden"], hp["dropout"])
+        self._build_class_token_stack(dim, hp["station_layers"], hp)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         n_events = len(batch)
@@ -196,8 +186,5 @@ class TemporalTransformer(AirshowerModel):
         feats = torch.cat([codes, station_features(batch)], dim=-1)
         packing = Packing.from_mask(present_mask(batch.state))
         x, station, _ = pad_groups(self.embed(packing.gather(feats)), packing.event, n_events)
-        x = torch.cat([self.cls_token.expand(n_events, -1, -1), x], dim=1)
-        valid = torch.cat([station.new_ones(n_events, 1), station], dim=1)
-        for block in self.blocks:
-            x = block(x, valid)
+        x = self._run_blocks(x, station)
         return self.head(self.norm(x[:, 0]))

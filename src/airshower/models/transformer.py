@@ -1,4 +1,5 @@
-"""Transformer building blocks shared by ``vit``, ``temporal`` and ``perceiver``.
+"""Transformer building blocks shared by ``vit``, ``temporal`` and ``perceiver``, and their common base
+:class:`TransformerNetwork` (hyperparameters, class token and blocks).
 
 Attention runs in one of two modes (hyperparameter ``attention``):
 
@@ -14,10 +15,15 @@ Blocks are pre-norm (LayerNorm before attention and MLP, residual around each).
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from airshower.models.base import AirshowerModel
+from airshower.models.heads import HEAD_PARAMS, RegressionHead
+from airshower.models.hyperparams import Param
 
 ATTENTION_MODES = ("fused", "materialized")
 
@@ -145,3 +151,63 @@ def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     """Mean of x (N, L, C) over the rows where valid (N, L) is True."""
     w = valid.unsqueeze(-1).to(x.dtype)
     return (x * w).sum(dim=1) / w.sum(dim=1).clamp_min(1.0)
+
+
+TRANSFORMER_PARAMS: dict[str, Param] = {
+    "dim": Param(32, "int", "token width", 8),
+    "heads": Param(4, "int", "attention heads (must divide dim)", 1),
+    "mlp_ratio": Param(2.0, "float", "hidden width of each MLP / dim", 0.25, 16.0),
+    "dropout": Param(0.0, "float", "dropout in attention, MLPs and head", 0.0, 0.9),
+    "attention": Param(
+        "fused",
+        "str",
+        "fused: torch scaled_dot_product_attention (flash / memory-efficient kernels); "
+        "materialized: explicit softmax(QK^T/sqrt(d))V (reference)",
+        choices=ATTENTION_MODES,
+    ),
+    **HEAD_PARAMS,
+}
+
+
+def heads_divide_dim(hp: dict[str, Any]) -> list[tuple[str, str]]:
+    """The rule every transformer here shares: dim % heads == 0."""
+    if hp["dim"] % hp["heads"]:
+        return [("heads", f"must divide dim = {hp['dim']}")]
+    return []
+
+
+class TransformerNetwork(AirshowerModel):
+    """What the transformer networks share: :data:`TRANSFORMER_PARAMS` and its rule
+    (:func:`heads_divide_dim`), and the class-token stack of ``vit`` and ``temporal``."""
+
+    @classmethod
+    def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
+        return heads_divide_dim(hp)
+
+    def _build_class_token_stack(self, dim: int, depth: int, hp: dict[str, Any]) -> None:
+        """A learned class token, ``depth`` transformer blocks, a final LayerNorm and the regression head.
+
+        They are the attributes ``cls_token``, ``blocks``, ``norm`` and ``head`` (the names
+        the weights have in checkpoints).
+        """
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
+        nn.init.trunc_normal_(self.cls_token, std=0.02)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(dim, hp["heads"], hp["mlp_ratio"], hp["dropout"], hp["attention"]) for _ in range(depth)
+        )
+        self.norm = nn.LayerNorm(dim)
+        self.head = RegressionHead(dim, self.targets, hp["head_hidden"], hp["dropout"])
+
+    def _run_blocks(self, x: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
+        """Tokens ``x`` (N, L, dim) with the class token put first, through the blocks: (N, 1 + L, dim).
+
+        ``valid`` (N, L): the tokens attention may look at (None: all); the class token always.
+        The final LayerNorm is left to the caller.
+        """
+        n = x.shape[0]
+        x = torch.cat([self.cls_token.expand(n, -1, -1), x], dim=1)
+        if valid is not None:
+            valid = torch.cat([valid.new_ones(n, 1), valid], dim=1)
+        for block in self.blocks:
+            x = block(x, valid)
+        return x

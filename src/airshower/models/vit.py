@@ -26,41 +26,17 @@ import torch
 from torch import nn
 
 from airshower.batch import Batch
-from airshower.models.base import AirshowerModel
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.heads import RegressionHead
 from airshower.models.hyperparams import Param
 from airshower.models.lstm_hexcnn import LSTM_PARAMS
 from airshower.models.packing import Packing, pad_groups
 from airshower.models.trace_encoders import LSTMTraceEncoder
-from airshower.models.transformer import ATTENTION_MODES, TransformerBlock, masked_mean
+from airshower.models.transformer import TRANSFORMER_PARAMS, TransformerNetwork, masked_mean
 
 POSITION_COLUMNS = slice(1, 4)  # (x, y, z) / 1500 m in station_features
 
-TRANSFORMER_PARAMS: dict[str, Param] = {
-    "dim": Param(32, "int", "token width", 8),
-    "heads": Param(4, "int", "attention heads (must divide dim)", 1),
-    "mlp_ratio": Param(2.0, "float", "hidden width of each MLP / dim", 0.25, 16.0),
-    "dropout": Param(0.0, "float", "dropout in attention, MLPs and head", 0.0, 0.9),
-    "attention": Param(
-        "fused",
-        "str",
-        "fused: torch scaled_dot_product_attention (flash / memory-efficient kernels); "
-        "materialized: explicit softmax(QK^T/sqrt(d))V (reference)",
-        choices=ATTENTION_MODES,
-    ),
-    "head_hidden": Param([64], "int_list", "widths of the dense layers of the head", 1),
-}
 
-
-def heads_divide_dim(hp: dict[str, Any]) -> list[tuple[str, str]]:
-    """The rule every transformer here shares: dim % heads == 0."""
-    if hp["dim"] % hp["heads"]:
-        return [("heads", f"must divide dim = {hp['dim']}")]
-    return []
-
-
-class SpatialViT(AirshowerModel):
+class SpatialViT(TransformerNetwork):
     """LSTM trace encoder + ViT over stations.
 
     Hyperparameters (config ``models.<name>``):
@@ -86,10 +62,6 @@ class SpatialViT(AirshowerModel):
         **TRANSFORMER_PARAMS,
     }
 
-    @classmethod
-    def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
-        return heads_divide_dim(hp)
-
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)
         dim = hp["dim"]
@@ -102,14 +74,7 @@ class SpatialViT(AirshowerModel):
             nn.init.trunc_normal_(self.position, std=0.02)
         else:
             self.position_mlp = nn.Sequential(nn.Linear(3, dim), nn.GELU(), nn.Linear(dim, dim))
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, dim))
-        nn.init.trunc_normal_(self.cls_token, std=0.02)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(dim, hp["heads"], hp["mlp_ratio"], hp["dropout"], hp["attention"])
-            for _ in range(hp["depth"])
-        )
-        self.norm = nn.LayerNorm(dim)
-        self.head = RegressionHead(dim, self.targets, hp["head_hidden"], hp["dropout"])
+        self._build_class_token_stack(dim, hp["depth"], hp)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         n_events = len(batch)
@@ -119,7 +84,7 @@ class SpatialViT(AirshowerModel):
         if self.tokens == "window":
             x = self.embed(feats) * present.unsqueeze(-1).to(feats.dtype)
             x = x.reshape(n_events, -1, x.shape[-1]) + self.position
-            valid = None
+            valid = None  # every cell is a token attention may look at
             station = present.reshape(n_events, -1)
         else:
             packing = Packing.from_mask(present)
@@ -128,10 +93,7 @@ class SpatialViT(AirshowerModel):
             coords = rows[:, offset + POSITION_COLUMNS.start : offset + POSITION_COLUMNS.stop]
             rows = self.embed(rows) + self.position_mlp(coords)
             x, station, _ = pad_groups(rows, packing.event, n_events)
-            valid = torch.cat([station.new_ones(n_events, 1), station], dim=1)
-        x = torch.cat([self.cls_token.expand(n_events, -1, -1), x], dim=1)
-        for block in self.blocks:
-            x = block(x, valid)
-        x = self.norm(x)
+            valid = station
+        x = self.norm(self._run_blocks(x, valid))
         pooled = x[:, 0] if self.pool == "cls" else masked_mean(x[:, 1:], station)
         return self.head(pooled)

@@ -22,37 +22,18 @@ network from it with the weights of the best epoch, for prediction.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from airshower.atomic import atomic_path
 from airshower.errors import InputFileError
+from airshower.io.files import require_file
 
 CHECKPOINT_FORMAT = "airshower-train"
 CHECKPOINT_VERSION = 1
-
-
-def _fsync_dir(directory: Path) -> None:
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
@@ -61,30 +42,13 @@ def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
     A reader (or a run killed half-way, SIGKILL included) sees the old file or the new one,
     never a partial one.
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o666 & ~_umask())
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(dict(state), handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    _fsync_dir(path.parent)
+    with atomic_path(path, durable=True) as tmp:
+        torch.save(dict(state), tmp)
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
     """Read a checkpoint with ``weights_only=True``; :class:`InputFileError` when it is not one of ours."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputFileError(f"{path}: checkpoint not found")
+    path = require_file(path, "checkpoint")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input here

@@ -149,6 +149,7 @@ def check_batch_size(batch_size: int, n_train: int, ctx: DistContext) -> int:
 
 
 def _rank_slice(sel: torch.Tensor, ctx: DistContext, per_rank: int) -> torch.Tensor:
+    """Process ``rank``'s part of the global training batch ``sel``: ``per_rank`` events in a row."""
     return sel[ctx.rank * per_rank : (ctx.rank + 1) * per_rank]
 
 
@@ -190,9 +191,6 @@ class DeviceData:
         for s in range(len(idx) // batch_size):
             sel = _rank_slice(order[s * batch_size : (s + 1) * batch_size], ctx, per_rank)
             yield as_model_input(take(self.data, sel))
-
-    def n_steps(self, n: int, batch_size: int) -> int:
-        return n // batch_size
 
     def targets(self, indices: torch.Tensor) -> Iterator[dict[str, torch.Tensor]]:
         """The targets of ``indices`` (for the normalisation fit)."""
@@ -261,6 +259,12 @@ class StreamData:
         """The shuffling generator (on the CPU, where the chunks arrive)."""
         return torch.Generator().manual_seed(seed)
 
+    def _mask(self, indices: torch.Tensor) -> torch.Tensor:
+        """(n_events,) bool: True at ``indices``."""
+        mask = torch.zeros(self.n_events, dtype=torch.bool)
+        mask[indices] = True
+        return mask
+
     def _chunks(self, mask: torch.Tensor, order: list[int], generator: torch.Generator | None) -> Iterator[Batch]:
         c = self.chunk_events
         for i in order:
@@ -295,7 +299,7 @@ class StreamData:
         """This process's slice of each global batch, in pinned memory on a GPU host."""
         for big in stream:
             if training:
-                sel = torch.arange(ctx.rank * per_rank, (ctx.rank + 1) * per_rank)
+                sel = _rank_slice(torch.arange(len(big)), ctx, per_rank)
             else:
                 sel = torch.arange(ctx.rank, len(big), ctx.world_size)
             mine = take(big, sel)
@@ -309,8 +313,7 @@ class StreamData:
         generator: torch.Generator | None = None,
     ) -> Iterator[Batch]:
         """As :meth:`DeviceData.batches`; chunks in shuffled order, shuffled within, when a generator is given."""
-        mask = torch.zeros(self.n_events, dtype=torch.bool)
-        mask[indices] = True
+        mask = self._mask(indices)
         n_chunks = math.ceil(self.n_events / self.chunk_events)
         if generator is not None:
             order = torch.randperm(n_chunks, generator=generator).tolist()
@@ -323,15 +326,10 @@ class StreamData:
             assert isinstance(batch, Batch)
             yield as_model_input(batch.to(self.device, non_blocking=self._pin))
 
-    def n_steps(self, n: int, batch_size: int) -> int:
-        return n // batch_size
-
     def targets(self, indices: torch.Tensor) -> Iterator[dict[str, torch.Tensor]]:
         """The targets of ``indices``, chunk by chunk (one pass over the file)."""
-        mask = torch.zeros(self.n_events, dtype=torch.bool)
-        mask[indices] = True
         order = list(range(math.ceil(self.n_events / self.chunk_events)))
-        for part in self._chunks(mask, order, None):
+        for part in self._chunks(self._mask(indices), order, None):
             yield part.targets
 
 

@@ -26,6 +26,7 @@ import io
 import json
 import logging
 import math
+import os
 import sys
 import time
 from collections.abc import Callable, Mapping
@@ -34,6 +35,7 @@ from typing import Any
 
 import torch
 
+from airshower.atomic import write_text
 from airshower.batch import Batch
 from airshower.config import validate_config
 from airshower.errors import InputFileError
@@ -46,7 +48,6 @@ from airshower.training.checkpoint import (
     save_checkpoint,
 )
 from airshower.training.data import (
-    DeviceData,
     H5Source,
     TensorSource,
     as_model_input,
@@ -140,46 +141,6 @@ def default_builder() -> ModelBuilder:
     except ModuleNotFoundError as exc:
         raise TrainingError(f"the model registry is not available ({exc})") from exc
     return build_model
-
-
-def train_model(
-    config: Mapping[str, Any],
-    model_name: str,
-    tensors: Path,
-    output_dir: Path,
-    state_dir: Path | None = None,
-    *,
-    device: str | None = None,
-    threads: int | None = None,
-    model_builder: ModelBuilder | None = None,
-    step_hook: Callable[[int, int], None] | None = None,
-) -> dict[str, Any]:
-    """Train ``model_name`` of ``config`` (validated, defaults filled) on the tensor file ``tensors``.
-
-    Writes ``model.pt``, ``history.csv``, ``train_info.json`` and ``provenance.json`` into
-    ``output_dir`` (rank 0 only) and returns the content of ``train_info.json``.
-    ``state_dir`` keeps the resumable state (default ``output_dir/.state``). ``model_builder``
-    replaces the registry (tests); ``step_hook(epoch, step)`` is called after every step.
-    Raises :class:`~airshower.errors.ConfigError`, :class:`~airshower.errors.InputFileError`
-    or :class:`~airshower.training.TrainingError` with a message naming the problem.
-    """
-    resolve_training(validate_config(config, source="config", partial=True), model_name)  # config errors first
-    tensors = Path(tensors)
-    if not tensors.is_file():
-        raise InputFileError(f"{tensors}: tensor file not found")
-    source = H5Source(tensors)
-    return run_training(
-        config,
-        model_name,
-        source,
-        Path(output_dir),
-        state_dir,
-        device=device,
-        threads=threads,
-        model_builder=model_builder,
-        step_hook=step_hook,
-        tensors_path=tensors,
-    )
 
 
 def _source_identity(source: TensorSource, tensors_path: Path | None, cache_dir: Path | None) -> dict[str, Any]:
@@ -285,14 +246,6 @@ def _format_history(rows: list[dict[str, Any]], extra: list[str]) -> str:
     return buf.getvalue()
 
 
-def _write_text_atomic(path: Path, text: str) -> None:
-    import os
-
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
-
-
 def _resume_state(
     state_path: Path, want: str, ctx: DistContext
 ) -> dict[str, Any] | None:
@@ -322,10 +275,10 @@ def _resume_state(
     return load_checkpoint(state_path, map_location="cpu")
 
 
-def run_training(
+def train_model(
     config: Mapping[str, Any],
     model_name: str,
-    source: TensorSource,
+    tensors: str | Path | TensorSource,
     output_dir: Path,
     state_dir: Path | None = None,
     *,
@@ -333,9 +286,18 @@ def run_training(
     threads: int | None = None,
     model_builder: ModelBuilder | None = None,
     step_hook: Callable[[int, int], None] | None = None,
-    tensors_path: Path | None = None,
 ) -> dict[str, Any]:
-    """:func:`train_model` on any :class:`~airshower.training.data.TensorSource` (a file or memory)."""
+    """Train ``model_name`` of ``config`` (validated, defaults filled) on ``tensors``: the tensor
+    file, or any :class:`~airshower.training.data.TensorSource` (events in memory: tests, benchmarks).
+
+    Writes ``model.pt``, ``history.csv``, ``train_info.json`` and ``provenance.json`` into
+    ``output_dir`` (rank 0 only) and returns the content of ``train_info.json``.
+    ``state_dir`` keeps the resumable state (default ``output_dir/.state``). ``model_builder``
+    replaces the registry (tests); ``step_hook(epoch, step)`` is called after every step.
+    Raises :class:`~airshower.errors.ConfigError`, :class:`~airshower.errors.InputFileError`
+    or :class:`~airshower.training.TrainingError` with a message naming the problem
+    (config errors before those of the tensor file).
+    """
     wall_start = time.perf_counter()
     started = now_utc()
     config = validate_config(config, source="config", partial=True)
@@ -343,6 +305,11 @@ def run_training(
     entry = model_entry(config, model_name)
     spec = model_spec(config, model_name)
     targets: list[str] = list(settings["targets"])
+    if isinstance(tensors, (str, os.PathLike)):
+        tensors_path: Path | None = Path(tensors)
+        source: TensorSource = H5Source(tensors_path)
+    else:
+        tensors_path, source = None, tensors
     output_dir = Path(output_dir)
     state_dir = Path(state_dir) if state_dir is not None else output_dir / ".state"
     if threads is not None:
@@ -356,6 +323,9 @@ def run_training(
         )
     finally:
         teardown(ctx)
+
+
+run_training = train_model  # the name callers with a TensorSource in memory use
 
 
 def _run(
@@ -455,7 +425,7 @@ def _run(
         len(split.train),
         len(split.val),
         source.describe(),
-        "on the device" if isinstance(data, DeviceData) else f"streamed in chunks of {settings['stream_chunk_events']}",
+        "on the device" if data.mode == "device" else f"streamed in chunks of {settings['stream_chunk_events']}",
         device_name(dev),
         ctx.world_size,
         str(amp).replace("torch.", "") if amp else "off",
@@ -557,7 +527,7 @@ def _run(
         "processes": ctx.world_size,
         "amp": str(amp).replace("torch.", "") if amp else "off",
         "compiled": bool(settings["compile"]),
-        "data": "device" if isinstance(data, DeviceData) else "stream",
+        "data": data.mode,
         "peak_gpu_memory_bytes": peak_memory_bytes(dev),
         "seed": seed,
         "train_events": len(split.train),
@@ -593,7 +563,7 @@ def _write_outputs(
     output_dir.mkdir(parents=True, exist_ok=True)
     final = load_checkpoint(state_path)
     save_checkpoint(final, output_dir / "model.pt")
-    _write_text_atomic(output_dir / "history.csv", _format_history(history, per_target_cols))
+    write_text(output_dir / "history.csv", _format_history(history, per_target_cols))
     write_json_atomic(output_dir / "train_info.json", info)
     provenance = {
         "stage": "train",

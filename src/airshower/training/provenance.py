@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import sys
 from datetime import datetime, timezone
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+
+from airshower.atomic import write_text
 
 _PACKAGES = ("airshower", "torch", "numpy", "h5py", "tqdm", "jsonschema", "pyyaml")
 
@@ -45,7 +46,6 @@ def file_record(path: str | Path, cache_dir: Path | None = None) -> dict[str, An
             pass
     digest = sha256_file(path)
     if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
         write_json_atomic(cache, {**key, "sha256": digest})
     return {"path": str(path), "size_bytes": st.st_size, "sha256": digest}
 
@@ -76,12 +76,5 @@ def host() -> dict[str, str]:
 
 
 def write_json_atomic(path: Path, obj: Any) -> None:
-    """Write ``obj`` as indented JSON to ``path`` through a temporary file and a rename."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        json.dump(obj, handle, indent=2, sort_keys=False, default=str)
-        handle.write("\n")
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    """Write ``obj`` as indented JSON to ``path`` through a temporary file, fsync and a rename."""
+    write_text(path, json.dumps(obj, indent=2, sort_keys=False, default=str) + "\n", durable=True)
