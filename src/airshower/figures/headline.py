@@ -17,7 +17,7 @@ import numpy as np
 from matplotlib.figure import Figure
 
 from airshower.evaluation.binned import bin_containing
-from airshower.figures.paper_style import GCM2, model_legend, model_style, new_figure, note
+from airshower.figures.paper_style import GCM2, log_axis, model_legend, model_style, new_figure, note
 from airshower.figures.performance import STAT_LABELS
 from airshower.figures.study import ModelRecord, Study
 
@@ -73,7 +73,7 @@ def plot_headline(study: Study, stat: str, lg_energy: float | None, width: str) 
                         marker=style["marker"], mfc="white" if open_marker else style["color"], ms=4.5, lw=0,
                         elinewidth=0.9, label=r["m"].name if key == "params" else None)
             xs.append(x)
-        ax.set_xscale("log")
+        log_axis(ax)
         ax.set_xlabel(label)
         if xs:
             lo, hi = min(xs), max(xs)

@@ -123,3 +123,22 @@ def model_legend(fig: Figure, ax: object, width: str, extra: Sequence[tuple[obje
 def note(ax: object, text: str) -> None:
     """A grey note in the middle of an axes (e.g. 'no model reconstructs Xmax')."""
     ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color="0.4")  # type: ignore[attr-defined]
+
+
+def compact_number(value: float) -> str:
+    """A tick label such as 300, 3k, 25M or 0.02 (no exponent notation)."""
+    for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= scale:
+            return f"{value / scale:g}{suffix}"
+    return f"{value:g}"
+
+
+def log_axis(ax: object, axis: str = "x") -> None:
+    """Log scale labelled at the powers of ten only, compactly (narrow panels stay readable)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+    target = ax.xaxis if axis == "x" else ax.yaxis  # type: ignore[attr-defined]
+    (ax.set_xscale if axis == "x" else ax.set_yscale)("log")  # type: ignore[attr-defined]
+    target.set_major_locator(LogLocator(base=10, subs=(1.0,)))
+    target.set_major_formatter(FuncFormatter(lambda v, _pos: compact_number(v)))
+    target.set_minor_formatter(NullFormatter())
