@@ -14,7 +14,8 @@ from airshower.errors import ConfigError
 
 
 def test_default_and_tiny_configs_validate(repo: Path) -> None:
-    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "tests/config/config.yaml"):
+    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
+                 "tests/config/config.yaml"):
         cfg = load_config(repo / name)
         assert cfg["simulation"]["trace_bins"] >= 1
         assert cfg["train_dataset"] in cfg["datasets"]
@@ -103,7 +104,8 @@ def test_every_shipped_model_builds(repo: Path) -> None:
     from airshower.models.flops import count_parameters
     from airshower.models.registry import build_model
 
-    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "tests/config/config.yaml"):
+    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
+                 "tests/config/config.yaml"):
         cfg = load_config(repo / name)
         for model, spec in cfg["models"].items():
             net = build_model(model, spec, cfg["convert"]["grid_size"], cfg["simulation"]["trace_bins"],
