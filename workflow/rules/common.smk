@@ -1,7 +1,10 @@
 # Helpers shared by the rules: the part of the config each stage reads, file lists.
 import json
 import os
+import sys
 from pathlib import Path
+
+from snakemake.settings.types import DeploymentMethod
 
 from airshower.config import dataset_simulation, validate_config
 
@@ -12,6 +15,11 @@ PKG = Path(workflow.basedir).parent / "src" / "airshower"
 # Set, not read: the post-deploy script of each rule environment (workflow/envs/) installs
 # this checkout of the package from $AIRSHOWER_ROOT when Snakemake builds the environment.
 os.environ.update(AIRSHOWER_ROOT=str(Path(str(workflow.current_basedir)).parents[1]))  # this file: workflow/rules/
+# The rules call `airshower`. Without conda, the jobs find it beside the Python that runs
+# Snakemake, so `.venv/bin/snakemake` works without activating the venv; with --sdm conda
+# each job's own environment provides it.
+if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
+    shell.prefix(f'export PATH="{Path(sys.executable).parent}:$PATH"; ')
 STUDY = config["study"]
 RESULTS = f"results/{STUDY}"
 
