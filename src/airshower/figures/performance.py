@@ -132,7 +132,7 @@ def plot_model_dependence(study: Study, width: str) -> Figure:
             ax.errorbar(_x_positions(other, m.index, n), shift, yerr=err, label=m.name, lw=0.9, ms=3.5,
                         color=style["color"], marker=style["marker"])
         _energy_axis(ax, models[0].metrics[ds]["lg_energy_bins"])
-        ax.set_title(f"'{ds}' $-$ '{study.nominal}'", loc="left")
+        ax.set_title(f"{ds}\nminus {study.nominal}", loc="left", fontsize="small")
     axes[0, 0].set_ylabel(rf"$\Delta$ bias {XMAX_LABEL} [{GCM2}]")
     model_legend(fig, axes[0, 0], width)
     return fig
