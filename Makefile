@@ -7,8 +7,6 @@ CORES  ?= 2
 # never resolves a CUDA build (gigabytes). Override with TORCH_SPEC=torch on a GPU box.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
-# The rules call the `airshower` command: the environment's bin/ comes first on PATH.
-export PATH := $(CURDIR)/$(BIN):$(PATH)
 
 .PHONY: run test test-slurm setup lint
 

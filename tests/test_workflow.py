@@ -6,7 +6,6 @@ what a dry run would re-run after a change of one config value.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -25,8 +24,8 @@ def snakemake(repo: Path, workdir: Path, *args: str, config: str = "config.yaml"
         SNAKEMAKE, "--snakefile", str(repo / "workflow/Snakefile"), "--directory", str(workdir),
         "--configfile", str(workdir / config), "--cores", "2", *args,
     ]
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"}
-    return subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
+    # PATH as the caller has it (no activated venv): the workflow finds `airshower` itself
+    return subprocess.run(cmd, capture_output=True, text=True, check=False)
 
 
 @pytest.fixture(scope="module")
