@@ -41,11 +41,14 @@ import argparse
 import json
 import os
 import platform
-import resource
 import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from memory import MALLOC_ENV, MemoryProbe  # noqa: E402
 
 MODES = ("fused", "materialized")
 SCOPES = ("core", "layer", "model")
@@ -142,32 +145,7 @@ def child(args: argparse.Namespace) -> dict:
         if device.type == "cuda":
             torch.cuda.synchronize()
 
-    def allocated() -> int:
-        """Bytes in use now: CUDA allocator, or the resident set size on the CPU."""
-        if device.type == "cuda":
-            return torch.cuda.memory_allocated()
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-
-    def reset_peak() -> bool:
-        """Reset the peak counter; False where the CPU high-water mark cannot be reset."""
-        if device.type == "cuda":
-            torch.cuda.reset_peak_memory_stats()
-            return True
-        try:
-            with open("/proc/self/clear_refs", "w") as fh:
-                fh.write("5")  # resets VmHWM to the current resident set size (Linux >= 4.0)
-            return True
-        except OSError:
-            return False
-
-    def peak() -> int:
-        if device.type == "cuda":
-            return torch.cuda.max_memory_allocated()
-        if hwm_reset:
-            with open("/proc/self/status") as fh:
-                return next(int(ln.split()[1]) * 1024 for ln in fh if ln.startswith("VmHWM:"))
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    probe = MemoryProbe(device)
 
     before = {p.untyped_storage().data_ptr() for p in model.parameters()}
     before |= {t.untyped_storage().data_ptr() for t in leaves}
@@ -182,21 +160,16 @@ def child(args: argparse.Namespace) -> dict:
     forward(warm_inputs).backward()  # warm-up on short traces: kernels, threads, allocator
     clear_grads()
     sync()
-    hwm_reset = reset_peak()
-    if device.type == "cuda":
-        method = "CUDA allocator: memory_allocated / max_memory_allocated"
-    elif hwm_reset:
-        method = "resident set size: /proc/self/statm, VmHWM reset by clear_refs, MALLOC_MMAP_THRESHOLD_=131072"
-    else:
-        method = "resident set size: /proc/self/statm and getrusage peak, MALLOC_MMAP_THRESHOLD_=131072"
-    now0, peak0 = allocated(), peak()
+    probe.reset_peak()
+    method = probe.method + ", MALLOC_MMAP_THRESHOLD_=131072"
+    now0, peak0 = probe.allocated(), probe.peak()
     with torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t):
         loss = forward(inputs)
     sync()
-    held = allocated() - now0  # held between forward and backward: the activations
+    held = probe.allocated() - now0  # held between forward and backward: the activations
     loss.backward()
     sync()
-    step_peak = peak() - (now0 if device.type == "cuda" or hwm_reset else peak0)
+    step_peak = probe.peak() - (now0 if device.type == "cuda" or probe.peak_resettable else peak0)
     del loss
     clear_grads()
     times = []
@@ -264,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.child:
         print(json.dumps(child(args)))
         return 0
-    env = dict(os.environ, MALLOC_MMAP_THRESHOLD_="131072", MALLOC_TRIM_THRESHOLD_="131072")
+    env = dict(os.environ, **MALLOC_ENV)
     variants = [(scope, "off") for scope in SCOPES if scope != "model"]
     variants += [("model", ck) for ck in CHECKPOINT]
     results = []

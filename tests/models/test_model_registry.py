@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from airshower.errors import ConfigError
-from airshower.models.registry import MODEL_TYPES, build_model, hyperparameter_table
+from airshower.models.registry import MODEL_TYPES, build_model, hyperparameter_table, resolve_hyperparameters
 
 
 def test_registry_covers_the_config_schema():
@@ -63,3 +63,15 @@ def test_bad_entries_raise_config_error(spec, pattern):
 def test_bad_sizes_and_targets(grid, bins, targets, pattern):
     with pytest.raises(ConfigError, match=pattern):
         build_model("net", {"type": "hexcnn"}, grid, bins, targets)
+
+
+@pytest.mark.parametrize("text, expected", [("on", "on"), ("off", "off"), ("'on'", "on"), ("auto", "auto")])
+def test_unquoted_on_off_in_yaml_mean_the_choices(text, expected):
+    """YAML 1.1 reads ``time_checkpoint: on`` as true; the registry takes it as the choice 'on'."""
+    spec = yaml.safe_load(f"type: temporal\ntime_checkpoint: {text}")
+    assert resolve_hyperparameters("t", spec, 5, 16)["time_checkpoint"] == expected
+
+
+def test_a_boolean_is_no_choice_where_on_off_are_not_allowed():
+    with pytest.raises(ConfigError, match=r"models\.v\.tokens = True"):
+        resolve_hyperparameters("v", {"type": "vit", "tokens": True}, 5, 16)

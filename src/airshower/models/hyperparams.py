@@ -69,6 +69,8 @@ class Param:
             if isinstance(value, (int, float)) and not isinstance(value, bool) and self._in_bounds(value):
                 return float(value)
         elif self.kind == "str":
+            if isinstance(value, bool) and self.choices is not None and YAML_SWITCH[value] in self.choices:
+                return YAML_SWITCH[value]  # YAML 1.1 reads an unquoted on / off as true / false
             if isinstance(value, str) and (self.choices is None or value in self.choices):
                 return value
         elif self.kind == "int_list":
@@ -79,6 +81,9 @@ class Param:
             ):
                 return [int(v) for v in value]
         raise ValueError(self.allowed())
+
+
+YAML_SWITCH = {True: "on", False: "off"}
 
 
 def resolve(
