@@ -97,6 +97,7 @@ def child(args: argparse.Namespace) -> dict:
         "dim": args.dim,
         "heads": args.heads,
         "time_layers": args.time_layers,
+        "mlp_ratio": args.mlp_ratio,
         "station_layers": 1,
         "patch_bins": 1,
         "attention": args.mode,
@@ -217,6 +218,7 @@ def parse(argv: list[str] | None = None) -> argparse.Namespace:
     p.add_argument("--dim", type=int, default=128, help="token width (paper-scale temporal: 128)")
     p.add_argument("--heads", type=int, default=8)
     p.add_argument("--time-layers", type=int, default=2)
+    p.add_argument("--mlp-ratio", type=float, default=2.0, help="MLP width / dim (config/paper_360.yaml: 4)")
     p.add_argument("--repeat", type=int, default=3, help="timed steps per variant")
     p.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch default)")
     p.add_argument("--json", help="also write the results to this file")
@@ -245,7 +247,7 @@ def main(argv: list[str] | None = None) -> int:
         for mode in MODES:
             cmd = [sys.executable, os.path.abspath(__file__), "--child", "--mode", mode, "--scope", scope]
             cmd += ["--checkpoint", ck]
-            for key in ("device", "bins", "grid", "events", "dim", "heads", "time_layers", "repeat", "threads"):
+            for key in ("device", "bins", "grid", "events", "dim", "heads", "time_layers", "mlp_ratio", "repeat", "threads"):
                 cmd += [f"--{key.replace('_', '-')}", str(getattr(args, key))]
             out = subprocess.run(cmd, env=env, capture_output=True, text=True)
             if out.returncode:
