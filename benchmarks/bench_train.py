@@ -127,18 +127,23 @@ def endless(data: DeviceData | StreamData, indices: torch.Tensor, bs: int, ctx: 
         yield from data.batches(indices, bs, ctx, gen)
 
 
+def step_context(model: torch.nn.Module, events: Batch, targets: list[str], dev: torch.device, amp: str) -> StepContext:
+    """What :func:`train_step` needs for ``model`` as the engine sets it up (AdamW, clipping,
+    augmentation with its generator on the device, targets standardised on ``events``)."""
+    optimizer = build_optimizer(model, SETTINGS)
+    return StepContext(
+        model=model, optimizer=optimizer, schedule=LRSchedule(optimizer, SETTINGS, 1000),
+        normaliser=TargetNormaliser.fit([events.targets], targets), weights={t: 1.0 for t in targets},
+        grad_clip=1.0, device=dev, amp_dtype=autocast_dtype(dev, amp),
+        symmetries=HexSymmetries(events.traces.shape[1], dev), augment_generator=torch.Generator(device=dev).manual_seed(1),
+    )
+
+
 def bench_model(kind: str, events: Batch, args: argparse.Namespace, dev: torch.device, h5: Path | None) -> dict:
     grid, bins = events.traces.shape[1], events.traces.shape[3]
     torch.manual_seed(0)
     model = build_model(kind, {"type": kind}, grid, bins, TARGETS).to(dev)
-    optimizer = build_optimizer(model, SETTINGS)
-    gen = torch.Generator(device=dev).manual_seed(1)
-    sc = StepContext(
-        model=model, optimizer=optimizer, schedule=LRSchedule(optimizer, SETTINGS, 1000),
-        normaliser=TargetNormaliser.fit([events.targets], TARGETS), weights={t: 1.0 for t in TARGETS},
-        grad_clip=1.0, device=dev, amp_dtype=autocast_dtype(dev, args.amp), symmetries=HexSymmetries(grid, dev),
-        augment_generator=gen,
-    )
+    sc = step_context(model, events, TARGETS, dev, args.amp)
     bs, ctx = args.batch_size, DistContext(0, 1, 0, dev)
     all_idx = torch.arange(len(events))
     fixed = as_model_input(take(events, torch.arange(bs))).to(dev)

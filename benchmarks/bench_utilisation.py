@@ -40,18 +40,16 @@ import torch
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_train import SETTINGS, synthetic_events  # noqa: E402
+from bench_train import step_context, synthetic_events  # noqa: E402
 from memory import MemoryProbe, reexec_with_malloc_env  # noqa: E402
 
 from airshower.config import load_config  # noqa: E402
 from airshower.errors import ConfigError  # noqa: E402
 from airshower.models.flops import forward_flops  # noqa: E402
 from airshower.models.registry import build_model  # noqa: E402
-from airshower.training.augment import HexSymmetries  # noqa: E402
 from airshower.training.data import as_model_input, take  # noqa: E402
 from airshower.training.device import autocast_dtype, choose_device, device_name, synchronize  # noqa: E402
-from airshower.training.loop import LRSchedule, StepContext, build_optimizer, train_step  # noqa: E402
-from airshower.training.normalise import TargetNormaliser  # noqa: E402
+from airshower.training.loop import train_step  # noqa: E402
 from airshower.training.syncs import HostSyncCounter  # noqa: E402
 
 
@@ -74,16 +72,6 @@ def matmul_peak(dev: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], r
             if rate > best:
                 best, best_n = rate, n
     return best, best_n
-
-
-def step_context(model: torch.nn.Module, events, targets: list[str], dev: torch.device, amp: str) -> StepContext:
-    optimizer = build_optimizer(model, SETTINGS)
-    return StepContext(
-        model=model, optimizer=optimizer, schedule=LRSchedule(optimizer, SETTINGS, 1000),
-        normaliser=TargetNormaliser.fit([events.targets], targets), weights={t: 1.0 for t in targets},
-        grad_clip=1.0, device=dev, amp_dtype=autocast_dtype(dev, amp), symmetries=HexSymmetries(events.traces.shape[1], dev),
-        augment_generator=torch.Generator(device=dev).manual_seed(1),
-    )
 
 
 def bench_model(name: str, spec: dict, events, args: argparse.Namespace, dev: torch.device, peak: float) -> dict:
