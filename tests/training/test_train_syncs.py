@@ -4,21 +4,12 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trainkit import TinyNet
+from trainkit import STEP_TARGETS as TARGETS
+from trainkit import TinyNet, step_context, step_events
 
-from airshower.batch import Batch
-from airshower.models.flops import make_example_batch
 from airshower.models.registry import MODEL_TYPES, build_model
-from airshower.training.augment import HexSymmetries
-from airshower.training.loop import LRSchedule, StepContext, build_optimizer, train_step
-from airshower.training.normalise import TargetNormaliser
+from airshower.training.loop import train_step
 from airshower.training.syncs import HostSyncCounter
-
-SETTINGS = {
-    "learning_rate": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw", "momentum": 0.9, "scheduler": "cosine",
-    "warmup_epochs": 1, "epochs": 2, "min_lr_factor": 0.01, "plateau_factor": 0.5, "plateau_patience": 2,
-}
-TARGETS = ["xmax", "axis"]
 
 # Where each network must ask the host for a size: the packing of stations (nonzero) and,
 # for the token sets padded per event, the longest set (one scalar read).
@@ -29,24 +20,6 @@ EXPECTED_STEP_SYNCS = {
     "temporal": {"aten.nonzero": 2, "aten._local_scalar_dense": 1},
     "perceiver": {"aten.nonzero": 2, "aten._local_scalar_dense": 1},
 }
-
-
-def _events(n: int = 6, grid: int = 5, bins: int = 16) -> Batch:
-    b = make_example_batch(grid, bins, batch_size=n, seed=3)
-    gen = torch.Generator().manual_seed(0)
-    axis = torch.nn.functional.normalize(torch.rand(n, 3, generator=gen) + torch.tensor([0.0, 0.0, 1.0]), dim=1)
-    targets = {"xmax": 700.0 + 50.0 * torch.randn(n, generator=gen), "axis": axis}
-    return Batch(b.traces, b.start_time, b.state, b.position, targets)
-
-
-def _step_context(model: torch.nn.Module, events: Batch, grid: int) -> StepContext:
-    optimizer = build_optimizer(model, SETTINGS)
-    return StepContext(
-        model=model, optimizer=optimizer, schedule=LRSchedule(optimizer, SETTINGS, 10),
-        normaliser=TargetNormaliser.fit([events.targets], TARGETS), weights={t: 1.0 for t in TARGETS},
-        grad_clip=1.0, device=torch.device("cpu"), amp_dtype=None, symmetries=HexSymmetries(grid),
-        augment_generator=torch.Generator().manual_seed(1),
-    )
 
 
 def test_counts_what_waits_for_the_device_and_nothing_else() -> None:
@@ -73,9 +46,9 @@ def test_the_step_itself_never_waits_for_the_device() -> None:
     """Augmentation, normalisation, loss, backward, clipping, schedule and AdamW: no host sync
     (a network without packing shows the loop's own count)."""
     grid = 5
-    events = _events(grid=grid)
+    events = step_events(grid=grid)
     torch.manual_seed(0)
-    sc = _step_context(TinyNet(grid, 16, TARGETS, dropout=0.0), events, grid)
+    sc = step_context(TinyNet(grid, 16, TARGETS, dropout=0.0), events, grid)
     train_step(sc, events)  # creates the optimiser state
     with HostSyncCounter() as syncs, syncs.excluding_optimizer(sc.optimizer):
         loss = train_step(sc, events)
@@ -85,8 +58,8 @@ def test_the_step_itself_never_waits_for_the_device() -> None:
 
 def test_excluding_optimizer_skips_only_the_optimizer_step() -> None:
     grid = 5
-    events = _events(grid=grid)
-    sc = _step_context(TinyNet(grid, 16, TARGETS, dropout=0.0), events, grid)
+    events = step_events(grid=grid)
+    sc = step_context(TinyNet(grid, 16, TARGETS, dropout=0.0), events, grid)
     train_step(sc, events)
     with HostSyncCounter() as all_ops:
         train_step(sc, events)
@@ -101,10 +74,10 @@ def test_excluding_optimizer_skips_only_the_optimizer_step() -> None:
 def test_each_network_syncs_only_to_pack_stations(kind: str) -> None:
     """A guard on the GPU step: a new .item(), nonzero or boolean mask in a network fails here."""
     grid, bins = 5, 16
-    events = _events(grid=grid, bins=bins)
+    events = step_events(grid=grid, bins=bins)
     torch.manual_seed(0)
     model = build_model(kind, {"type": kind}, grid, bins, TARGETS)
-    sc = _step_context(model, events, grid)
+    sc = step_context(model, events, grid)
     train_step(sc, events)
     with HostSyncCounter() as syncs, syncs.excluding_optimizer(sc.optimizer):
         train_step(sc, events)

@@ -13,6 +13,10 @@ from airshower.batch import Batch
 from airshower.config import validate_config
 from airshower.hexgrid import axial_to_xy
 from airshower.io.tensors import StationState
+from airshower.models.flops import make_example_batch
+from airshower.training.augment import HexSymmetries
+from airshower.training.loop import LRSchedule, StepContext, build_optimizer
+from airshower.training.normalise import TargetNormaliser
 
 G, T = 5, 16
 TARGET_DIMS = {"xmax": 1, "lg_energy": 1, "axis": 3, "core": 2}
@@ -163,3 +167,31 @@ def write_tensor_file(path, batch: Batch, trace_dtype: str = "float16"):
     with TensorWriter(path, g, t, 25.0, trace_dtype=trace_dtype, config={"made_by": "tests/training"}) as w:
         w.append(chunk)
     return path
+
+
+# One optimiser step of a real network on example events (test_train_syncs, test_train_device).
+STEP_SETTINGS = {
+    "learning_rate": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw", "momentum": 0.9, "scheduler": "cosine",
+    "warmup_epochs": 1, "epochs": 2, "min_lr_factor": 0.01, "plateau_factor": 0.5, "plateau_patience": 2,
+}
+STEP_TARGETS = ["xmax", "axis"]
+
+
+def step_events(n: int = 6, grid: int = 5, bins: int = 16) -> Batch:
+    """``n`` example events (:func:`airshower.models.flops.make_example_batch`) with Xmax [g/cm2] and axis targets."""
+    b = make_example_batch(grid, bins, batch_size=n, seed=3)
+    gen = torch.Generator().manual_seed(0)
+    axis = torch.nn.functional.normalize(torch.rand(n, 3, generator=gen) + torch.tensor([0.0, 0.0, 1.0]), dim=1)
+    targets = {"xmax": 700.0 + 50.0 * torch.randn(n, generator=gen), "axis": axis}
+    return Batch(b.traces, b.start_time, b.state, b.position, targets)
+
+
+def step_context(model: nn.Module, events: Batch, grid: int, amp_dtype: torch.dtype | None = None) -> StepContext:
+    """The :class:`~airshower.training.loop.StepContext` of ``model`` on the CPU (AdamW, cosine, augmentation)."""
+    optimizer = build_optimizer(model, STEP_SETTINGS)
+    return StepContext(
+        model=model, optimizer=optimizer, schedule=LRSchedule(optimizer, STEP_SETTINGS, 10),
+        normaliser=TargetNormaliser.fit([events.targets], STEP_TARGETS), weights={t: 1.0 for t in STEP_TARGETS},
+        grad_clip=1.0, device=torch.device("cpu"), amp_dtype=amp_dtype, symmetries=HexSymmetries(grid),
+        augment_generator=torch.Generator().manual_seed(1),
+    )

@@ -41,6 +41,11 @@ class LSTMTraceEncoder(TraceEncoder):
     """An LSTM reads the trace bin by bin; its last hidden state (top layer) is the code.
 
     Args: ``hidden`` units per layer, ``layers`` stacked LSTM layers. out_features = hidden.
+
+    Under bf16 autocast on a CPU the LSTM runs in float32: CPU autocast casts ``lstm`` to
+    bfloat16, and oneDNN has no bf16 LSTM on CPUs without AVX512-BF16/AMX ("could not create
+    a primitive descriptor", seen on this project's AVX2 machine). On a GPU it stays under
+    autocast (cuDNN's RNN).
     """
 
     def __init__(self, hidden: int = 32, layers: int = 1) -> None:
@@ -49,7 +54,12 @@ class LSTMTraceEncoder(TraceEncoder):
         self.out_features = hidden
 
     def encode(self, traces: torch.Tensor) -> torch.Tensor:
-        _, (h_n, _) = self.lstm(traces.unsqueeze(-1))
+        x = traces.unsqueeze(-1)
+        if x.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
+            with torch.autocast("cpu", enabled=False):
+                _, (h_n, _) = self.lstm(x.float())
+        else:
+            _, (h_n, _) = self.lstm(x)
         return h_n[-1]
 
 
