@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trainkit import STEP_TARGETS, step_context, step_events
+from trainkit import STEP_TARGETS, network_step
 
-from airshower.models.registry import MODEL_TYPES, build_model
+from airshower.models.registry import MODEL_TYPES
 from airshower.models.trace_encoders import LSTMTraceEncoder
 from airshower.training.device import autocast, autocast_dtype
 from airshower.training.distributed import DistContext
@@ -34,12 +34,9 @@ def test_autocast_none_is_float32() -> None:
 @pytest.mark.parametrize("kind", sorted(MODEL_TYPES))
 def test_every_network_trains_and_evaluates_under_bf16(kind: str) -> None:
     """Mixed dtypes in packing, scattering or attention masks would fail here before a GPU run."""
-    grid, bins = 5, 16
-    events = step_events(grid=grid, bins=bins)
-    torch.manual_seed(0)
-    model = build_model(kind, {"type": kind}, grid, bins, STEP_TARGETS)
+    sc, events = network_step(kind, amp_dtype=torch.bfloat16)
+    model = sc.model
     before = [p.detach().clone() for p in model.parameters()]
-    sc = step_context(model, events, grid, amp_dtype=torch.bfloat16)
     losses = [float(train_step(sc, events)) for _ in range(2)]
     assert all(torch.isfinite(torch.tensor(losses)))
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay float32

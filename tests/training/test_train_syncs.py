@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import torch
 from trainkit import STEP_TARGETS as TARGETS
-from trainkit import TinyNet, step_context, step_events
+from trainkit import TinyNet, network_step, step_context, step_events
 
-from airshower.models.registry import MODEL_TYPES, build_model
+from airshower.models.registry import MODEL_TYPES
 from airshower.training.loop import train_step
 from airshower.training.syncs import HostSyncCounter
 
@@ -73,11 +73,7 @@ def test_excluding_optimizer_skips_only_the_optimizer_step() -> None:
 @pytest.mark.parametrize("kind", sorted(MODEL_TYPES))
 def test_each_network_syncs_only_to_pack_stations(kind: str) -> None:
     """A guard on the GPU step: a new .item(), nonzero or boolean mask in a network fails here."""
-    grid, bins = 5, 16
-    events = step_events(grid=grid, bins=bins)
-    torch.manual_seed(0)
-    model = build_model(kind, {"type": kind}, grid, bins, TARGETS)
-    sc = step_context(model, events, grid)
+    sc, events = network_step(kind)
     train_step(sc, events)
     with HostSyncCounter() as syncs, syncs.excluding_optimizer(sc.optimizer):
         train_step(sc, events)

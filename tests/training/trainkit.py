@@ -14,6 +14,7 @@ from airshower.config import validate_config
 from airshower.hexgrid import axial_to_xy
 from airshower.io.tensors import StationState
 from airshower.models.flops import make_example_batch
+from airshower.models.registry import build_model
 from airshower.training.augment import HexSymmetries
 from airshower.training.loop import LRSchedule, StepContext, build_optimizer
 from airshower.training.normalise import TargetNormaliser
@@ -195,3 +196,11 @@ def step_context(model: nn.Module, events: Batch, grid: int, amp_dtype: torch.dt
         grad_clip=1.0, device=torch.device("cpu"), amp_dtype=amp_dtype, symmetries=HexSymmetries(grid),
         augment_generator=torch.Generator().manual_seed(1),
     )
+
+
+def network_step(kind: str, amp_dtype: torch.dtype | None = None, grid: int = 5, bins: int = 16) -> tuple[StepContext, Batch]:
+    """A freshly seeded network of type ``kind`` at its default size, its step context and the events."""
+    events = step_events(grid=grid, bins=bins)
+    torch.manual_seed(0)
+    model = build_model(kind, {"type": kind}, grid, bins, STEP_TARGETS)
+    return step_context(model, events, grid, amp_dtype), events
