@@ -23,7 +23,7 @@ def test_amp_setting_picks_the_autocast_dtype() -> None:
     assert autocast_dtype(CPU, "bf16") is torch.bfloat16
 
 
-def test_autocast_none_is_float32() -> None:
+def test_autocast_context_follows_the_dtype() -> None:
     x = torch.randn(4, 4)
     with autocast(CPU, None):
         assert (x @ x).dtype == torch.float32
