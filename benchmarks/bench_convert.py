@@ -52,13 +52,13 @@ import numpy as np  # noqa: E402
 from airshower.convert import (  # noqa: E402
     EVENT_INPUT_FIELDS,
     POSITION_TOLERANCE_M,
-    TRUTH_FIELDS,
     convert_chunk,
     convert_dataset,
     event_targets,
     file_record,
 )
 from airshower.detector.array import sd1500  # noqa: E402
+from airshower.targets import truth_fields  # noqa: E402
 from airshower.io.events import (  # noqa: E402
     EVENT_FIELDS,
     MC_STATION_FIELDS,
@@ -272,7 +272,7 @@ def run_child(path: Path, output: Path, args: argparse.Namespace, trace_compress
 def breakdown(path: Path, args: argparse.Namespace) -> dict[str, float]:
     """CPU seconds of reading alone, of the array conversion alone and of hashing the input
     (each the fastest of ``--repeats``)."""
-    fields = EVENT_INPUT_FIELDS + TRUTH_FIELDS
+    fields = EVENT_INPUT_FIELDS + truth_fields()
     read, convert, hashing = [], [], []
     for _ in range(args.repeats):
         cpu = time.process_time()
@@ -294,7 +294,7 @@ def loop_reference(path: Path, args: argparse.Namespace, workdir: Path) -> dict[
     """The plain loop on the first events against the vectorised code: conversion alone (CPU s
     of each on the same chunk) and the whole stage (read, convert, write); outputs compared."""
     n = args.loop_events
-    fields = EVENT_INPUT_FIELDS + TRUTH_FIELDS
+    fields = EVENT_INPUT_FIELDS + truth_fields()
     chunk = next(iterate_station_chunks(path, n, fields))
     cpu = time.process_time()
     looped = loop_convert(chunk, args.grid, "float16")

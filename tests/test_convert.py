@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import awkward as ak
+import h5py
 import numpy as np
 import pytest
 import uproot
@@ -20,6 +21,7 @@ from airshower.detector.array import sd1500
 from airshower.errors import InputFileError
 from airshower.io.events import META_KEY, SCHEMA_VERSION, TREE, iterate_station_chunks, read_events
 from airshower.io.tensors import StationState, read_arrays, tensor_info
+from airshower.targets import TRUTH_COLUMNS
 from synthetic_events import hand_chunk, synthetic_chunk, write_events
 
 T = 16
@@ -121,6 +123,7 @@ def test_targets_of_the_hand_built_events(hand_file) -> None:
     np.testing.assert_allclose(a["targets/core"][0], [100.0, 200.0])
     np.testing.assert_allclose(a["targets/lg_energy"][0], 19.5)
     assert a["targets/xmax"][0] == 812.5 and a["targets/mass"][0] == 56
+    np.testing.assert_allclose(a["targets/ln_a"][0], np.log(56), rtol=1e-6)
     np.testing.assert_array_equal(a["meta/event_id"], [100, 101])
     np.testing.assert_array_equal(a["meta/t5"], [False, True])
     np.testing.assert_array_equal(a["meta/source"], [0, 0])
@@ -163,6 +166,21 @@ def test_inputs_are_not_a_function_of_truth(tmp_path: Path) -> None:
             np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
     for key in ("targets/xmax", "targets/lg_energy", "targets/axis", "targets/core", "targets/mass"):
         assert not np.array_equal(ra[key], rb[key]), key
+
+
+def test_events_without_truth_convert_to_the_same_inputs_and_no_targets(tmp_path: Path) -> None:
+    chunk = synthetic_chunk(30, seed=6, trace_bins=T)
+    a = write_events(tmp_path / "a" / "0.root", [chunk], T)
+    b = write_events(tmp_path / "b" / "0.root", [without_truth(chunk)], T)
+    convert([a], tmp_path / "a.h5", grid=7)
+    convert([b], tmp_path / "b.h5", grid=7)
+    ra, rb = read_arrays(tmp_path / "a.h5"), read_arrays(tmp_path / "b.h5")
+    assert not any(k.startswith("targets/") for k in rb)
+    assert {k for k in ra if k.startswith("targets/")} == {f"targets/{k}" for k in TRUTH_COLUMNS}
+    for key in rb:
+        np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
+    with h5py.File(tmp_path / "b.h5") as f:
+        assert not f.attrs["truth"] and "targets" not in f
 
 
 def test_window_bookkeeping_counts_the_stations_outside(tmp_path: Path) -> None:
@@ -269,6 +287,21 @@ def _no_branch(p: Path) -> Path:
     return _raw(p, chunk)
 
 
+def without_truth(chunk: dict[str, Any]) -> dict[str, Any]:
+    """An events chunk without any Monte-Carlo field (what measured data look like)."""
+    return {k: v for k, v in chunk.items() if not k.startswith("mc_")}
+
+
+def _no_truth(p: Path) -> Path:
+    return write_events(p, [without_truth(_good())], T)
+
+
+def _zero_mass(p: Path) -> Path:
+    chunk = _good()
+    chunk["mc_mass"] = np.zeros_like(chunk["mc_mass"])
+    return _raw(p, chunk)
+
+
 def _version(p: Path) -> Path:
     return _raw(p, _good(), {"schema_version": 7, "trace_bins": T, "bin_ns": 25.0})
 
@@ -323,7 +356,9 @@ BAD: dict[str, tuple[Callable[[Path], Path], str]] = {
     "not_root": (_not_root, r"cannot be read as a ROOT file"),
     "truncated": (_truncated, r"truncated or damaged"),
     "no_tree": (_no_tree, r"no TTree 'events'"),
-    "no_branch": (_no_branch, r"lacks the branch\(es\) \['mc_xmax'\]"),
+    "no_branch": (_no_branch, r"holds part of the Monte-Carlo truth; it lacks \['mc_xmax'\]"),
+    "no_truth": (_no_truth, r"holds no Monte-Carlo truth, but .*0\.root does; a dataset is all simulation or all data"),
+    "zero_mass": (_zero_mass, r"mc_mass = 0.0 A, expected > 0"),
     "version": (_version, r"events schema version 7, this reader knows version 1"),
     "short_trace": (_short_trace, r"entry 2 \(event_id 2\): station_trace holds"),
     "duplicate": (_duplicate, r"station id 900 appears twice"),

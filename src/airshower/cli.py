@@ -27,7 +27,12 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "predict": ("airshower.evaluation.predict", "main", "reconstruct a test tensor file with a trained model"),
     "evaluate": ("airshower.evaluation.metrics", "main", "bias, resolution and merit factor of a model's predictions"),
     "figures": ("airshower.figures.paper", "main", "the study's figures and summary tables"),
+    "reconstruct": ("airshower.evaluation.reconstruct", "main",
+                    "reconstruct events files with a trained network into a per-event table (outside the workflow)"),
+    "export": ("airshower.export", "main", "export a trained model to one .pt2 file that runs with plain torch"),
 }
+# subcommands that read no study config: what they need is in the trained model's checkpoint
+NO_CONFIG = frozenset({"reconstruct", "export"})
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()
@@ -63,7 +68,12 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
 
 
 def resolve_config(args: argparse.Namespace) -> dict[str, Any]:
-    """The validated config of a call (``--config-json``, ``--config`` or config/config.yaml)."""
+    """The validated config of a call (``--config-json``, ``--config`` or config/config.yaml).
+
+    Subcommands of :data:`NO_CONFIG` get an empty config unless one is given.
+    """
+    if args.command in NO_CONFIG and args.config_json is None and args.config is None:
+        return {}
     if args.config_json is not None:
         return load_config_json(args.config_json)
     return load_config(args.config or "config/config.yaml")

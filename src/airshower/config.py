@@ -29,9 +29,22 @@ def schema_path() -> Path:
 
 
 def load_schema() -> dict[str, Any]:
-    """The config schema as a dict (a fresh copy each call)."""
+    """The config schema as a dict (a fresh copy each call).
+
+    The trainable targets (``training.targets`` and the keys of ``training.loss_weights``)
+    come from the target registry, :data:`airshower.targets.TARGETS`: the schema file lists
+    the built-in ones (for Snakemake's own validation and for readers), a target registered
+    at run time is accepted too.
+    """
+    from airshower.targets import TARGETS
+
     with open(schema_path(), encoding="utf-8") as handle:
-        return yaml.safe_load(handle)
+        schema = yaml.safe_load(handle)
+    training = schema["$defs"]["training"]["properties"]
+    training["targets"]["items"]["enum"] = list(TARGETS)
+    weight = {"type": "number", "minimum": 0}
+    training["loss_weights"]["properties"] = {name: dict(weight) for name in TARGETS}
+    return schema
 
 
 def _extend_with_defaults(validator_class: type) -> type:

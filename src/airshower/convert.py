@@ -12,11 +12,13 @@ station id). Each cell gets
   hottest station [ns] (0 without a trace) and its position relative to the hottest
   station [m] (stored: the file's x, y, z; implicit silent: the array's; absent: 0).
 
-Targets come from the Monte-Carlo truth fields only: xmax = mc_xmax [g/cm2],
-lg_energy = log10(mc_energy / eV), axis = (sin th cos ph, sin th sin ph, cos th) of mc_zenith
-th and mc_azimuth ph (the direction the shower comes from; azimuth counter-clockwise from
-+x, the convention of the events file), core = (mc_core_x, mc_core_y) minus the hottest
-station's (x, y) [m], mass = mc_mass (A). No input reads a truth field.
+Targets come from the Monte-Carlo truth fields only, each as its definition in
+:mod:`airshower.targets` says: xmax = mc_xmax [g/cm2], lg_energy = log10(mc_energy / eV),
+axis = (sin th cos ph, sin th sin ph, cos th) of mc_zenith th and mc_azimuth ph (the direction
+the shower comes from; azimuth counter-clockwise from +x, the convention of the events file),
+core = (mc_core_x, mc_core_y) minus the hottest station's (x, y) [m], ln_a = ln(mc_mass), and
+the truth-only mass = mc_mass (A). No input reads a truth field, and truth is optional:
+events files without it (measured data) convert to a tensor file without targets.
 
 Everything is array operations on bounded chunks (at most ``convert.chunk_events`` events,
 cut on the events file's cluster boundaries): no Python loop over events or stations.
@@ -40,12 +42,12 @@ import numpy as np
 from airshower.detector.array import Array, sd1500
 from airshower.errors import ConfigError, InputFileError
 from airshower.hexgrid import check_grid_size, window_cells, window_index, xy_to_axial
-from airshower.io.events import STATION_FIELDS, StationChunk, iterate_station_chunks, read_meta
+from airshower.io.events import STATION_FIELDS, StationChunk, iterate_station_chunks, read_meta, truth_present
 from airshower.io.tensors import FLOAT16_MAX, META, TARGETS, TRACE_DTYPES, StationState, TensorChunk, TensorWriter
+from airshower.targets import truth_columns, truth_fields
 
 EVENT_INPUT_FIELDS = ("event_id", "event_t5")
 POSITION_TOLERANCE_M = 0.01  # float32 rounding of lattice positions in the file (~1e-4 m) is ignored
-TRUTH_FIELDS = ("mc_xmax", "mc_energy", "mc_zenith", "mc_azimuth", "mc_core_x", "mc_core_y", "mc_mass")
 
 
 def hottest_station(chunk: StationChunk) -> np.ndarray:
@@ -80,11 +82,13 @@ def convert_chunk(
     source: int = 0,
     array: Array | None = None,
     trace_dtype: str = "float32",
+    truth: bool = True,
 ) -> TensorChunk:
     """Scatter the stations of one chunk into G x G windows around their hottest stations.
 
     ``source``: index of the chunk's file in the dataset (``meta/source``); ``trace_dtype``:
-    type of the trace rows (float16 overflow raises InputFileError naming the event).
+    type of the trace rows (float16 overflow raises InputFileError naming the event);
+    ``truth``: compute the truth columns (the chunk holds the Monte-Carlo fields).
     """
     array = array if array is not None else sd1500()
     g = check_grid_size(grid_size)
@@ -152,7 +156,7 @@ def convert_chunk(
     trace_values = _to_trace_dtype(chunk, np.take(chunk.traces, rows, axis=0), trace_count, trace_dtype)
     n_outside = np.bincount(ev[triggered & ~inside], minlength=n).astype(np.int32)
 
-    targets = event_targets(chunk, hx, hy)
+    targets = event_targets(chunk, hx, hy) if truth else {}
     meta = {
         "event_id": chunk.events["event_id"].astype(np.int64),
         "source": np.full(n, source, dtype=np.int32),
@@ -214,24 +218,18 @@ def window_template(array: Array, grid_size: int) -> WindowTemplate:
 
 
 def event_targets(chunk: StationChunk, hot_x: np.ndarray, hot_y: np.ndarray) -> dict[str, np.ndarray]:
-    """The per-event targets from the truth fields (see the module docstring for the formulas)."""
+    """The per-event truth columns (:data:`airshower.targets.TRUTH_COLUMNS`) from the truth fields.
+
+    Raises InputFileError naming the event where the energy or the mass number is not positive.
+    """
     e = chunk.events
-    energy = e["mc_energy"].astype(np.float64)
-    bad = np.flatnonzero(~(energy > 0))
-    if bad.size:
-        k = int(bad[0])
-        raise InputFileError(f"{chunk.where(k)}: mc_energy = {float(energy[k])} eV, expected > 0")
-    zen = e["mc_zenith"].astype(np.float64)
-    azi = e["mc_azimuth"].astype(np.float64)
-    axis = np.stack([np.sin(zen) * np.cos(azi), np.sin(zen) * np.sin(azi), np.cos(zen)], axis=-1)
-    core = np.stack([e["mc_core_x"] - hot_x, e["mc_core_y"] - hot_y], axis=-1)
-    return {
-        "xmax": e["mc_xmax"].astype(np.float32),
-        "lg_energy": np.log10(energy).astype(np.float32),
-        "axis": axis.astype(np.float32),
-        "core": core.astype(np.float32),
-        "mass": e["mc_mass"].astype(np.int32),
-    }
+    for name, what in (("mc_energy", "eV"), ("mc_mass", "A")):
+        values = np.asarray(e[name], dtype=np.float64)
+        bad = np.flatnonzero(~(values > 0))
+        if bad.size:
+            k = int(bad[0])
+            raise InputFileError(f"{chunk.where(k)}: {name} = {float(values[k])} {what}, expected > 0")
+    return truth_columns(e, hot_x, hot_y)
 
 
 def _to_trace_dtype(chunk: StationChunk, values: np.ndarray, trace_count: np.ndarray, trace_dtype: str) -> np.ndarray:
@@ -257,6 +255,16 @@ def file_record(path: Path) -> dict[str, Any]:
     return {"path": str(path), "size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
+def _dataset_truth(paths: Sequence[Path]) -> bool:
+    """Whether the files hold Monte-Carlo truth: all of them or none (else InputFileError naming two)."""
+    present = [truth_present(p, truth_fields()) for p in paths]
+    if any(present) and not all(present):
+        a = paths[present.index(True)]
+        b = paths[present.index(False)]
+        raise InputFileError(f"{b}: holds no Monte-Carlo truth, but {a} does; a dataset is all simulation or all data")
+    return bool(present[0])
+
+
 def convert_dataset(
     inputs: Sequence[str | Path],
     output: str | Path,
@@ -276,6 +284,8 @@ def convert_dataset(
     dense datasets / the trace rows (the stage's defaults: gzip-1 / none, the fastest pair;
     ``trace_compression="lzf"`` makes files ~1/3 smaller for ~40 % more CPU time, see
     docs/benchmarks.md).
+    Files without the Monte-Carlo truth fields (measured data) make a tensor file without
+    targets; a dataset mixing files with and without truth is refused.
     Raises InputFileError for files that break the events contract or an empty dataset,
     ConfigError for bad settings.
     """
@@ -302,17 +312,18 @@ def convert_dataset(
             )
     if not isinstance(bin_ns, (int, float)) or isinstance(bin_ns, bool) or not bin_ns > 0:
         raise InputFileError(f"{paths[0]}: metadata 'bin_ns' = {bin_ns!r}, expected a positive number")
+    truth = _dataset_truth(paths)
+    fields = EVENT_INPUT_FIELDS + (truth_fields() if truth else ())
     sources = [file_record(p) for p in paths]
     array = sd1500()
     with TensorWriter(
-        output, g, int(trace_bins), float(bin_ns), trace_dtype, sources, config, compression, trace_compression
+        output, g, int(trace_bins), float(bin_ns), trace_dtype, sources, config, compression, trace_compression,
+        truth=truth,
     ) as writer:
         for index, (path, meta) in enumerate(zip(paths, metas)):
             before = writer.n_events
-            for chunk in iterate_station_chunks(
-                path, int(chunk_events), EVENT_INPUT_FIELDS + TRUTH_FIELDS, tuple(STATION_FIELDS), meta
-            ):
-                writer.append(convert_chunk(chunk, g, index, array, trace_dtype))
+            for chunk in iterate_station_chunks(path, int(chunk_events), fields, tuple(STATION_FIELDS), meta):
+                writer.append(convert_chunk(chunk, g, index, array, trace_dtype, truth))
             writer.sources[index]["events"] = writer.n_events - before
         if writer.n_events == 0:
             raise InputFileError(f"{output}: the events files hold no events ({', '.join(map(str, paths))})")

@@ -11,3 +11,7 @@ class ConfigError(AirshowerError):
 
 class InputFileError(AirshowerError):
     """An input file is missing, unreadable or breaks its contract; the message names the file."""
+
+
+class ExportError(AirshowerError):
+    """A network cannot be exported, or its export does not reproduce it; the message names model and cause."""

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from airshower.targets import TARGETS
+
 SPACING_M = 1500.0
 SQRT3_2 = np.sqrt(3.0) / 2.0
 
@@ -371,23 +373,28 @@ def transform_vectors(v: Any, k: Any) -> Any:
 
 
 WINDOW_FIELDS: tuple[str, ...] = ("traces", "start_time", "state", "position")
-VECTOR_FIELDS: tuple[str, ...] = ("position", "axis", "core")
+
+
+def vector_fields() -> tuple[str, ...]:
+    """Station positions and every target with window-frame (x, y) components (axis, core)."""
+    return ("position", *(name for name, t in TARGETS.items() if t.horizontal))
 
 
 def transform_fields(
     k: Any,
     fields: Mapping[str, Any],
     window: Collection[str] = WINDOW_FIELDS,
-    vectors: Collection[str] = VECTOR_FIELDS,
+    vectors: Collection[str] | None = None,
     axis: int = 1,
 ) -> dict[str, Any]:
     """One event set after symmetry ``k``: fields named in ``window`` are moved cell by cell
     (window axes at ``axis``), those named in ``vectors`` rotated/reflected as Cartesian
     vectors (a field in both, like ``position``, gets both), the rest passed through.
 
-    With the defaults this augments the inputs and targets of the tensor file
-    (traces, start_time, state, position; axis, core) consistently.
+    With the defaults (``vectors``: :func:`vector_fields`) this augments the inputs and
+    targets of the tensor file (traces, start_time, state, position; axis, core) consistently.
     """
+    vectors = vector_fields() if vectors is None else vectors
     out: dict[str, Any] = {}
     for name, value in fields.items():
         if name in window:

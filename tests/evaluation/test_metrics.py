@@ -49,7 +49,7 @@ def test_relative_energy_axis_and_core(metrics):
 
 
 def test_merit_factor_reco_below_true(metrics):
-    for entry in metrics["merit_factor"]["bins"]:
+    for entry in metrics["quantities"]["xmax"]["merit_factor"]["bins"]:
         assert entry["count_p"] > 100 and entry["count_fe"] > 100
         # toy: spreads 60 (p) and 20 (Fe) g/cm2, Fe 25 ln 56 shallower; smearing 25 on both
         expected_true = 25 * np.log(56) / np.hypot(60, 20)
@@ -64,9 +64,9 @@ def test_only_predicted_targets_and_empty_bins():
     assert list(m["quantities"]) == ["xmax"] and m["targets"] == ["xmax"]
     empty = m["quantities"]["xmax"]["per_primary"]["Fe"]["bins"][2]
     assert empty["count"] == 0 and empty["bias"] is None and empty["std_err"] is None
-    assert m["merit_factor"]["bins"][1]["reco"] is None
+    assert m["quantities"]["xmax"]["merit_factor"]["bins"][1]["reco"] is None
     no_xmax = compute_metrics(synthetic_predictions(50, targets=("lg_energy",)), EVAL)
-    assert "merit_factor" not in no_xmax
+    assert "merit_factor" not in no_xmax["quantities"]["lg_energy"]
 
 
 def test_bad_bins_are_a_config_error():
@@ -105,3 +105,43 @@ def test_non_finite_values_are_refused():
     pred.reco["xmax"][3] = np.nan
     with pytest.raises(InputFileError, match="1 of 50 events have a non-finite xmax"):
         compute_metrics(pred, EVAL)
+
+
+def _with_sigma(scale: float, n: int = 4000):
+    """Predictions whose Xmax and core errors have per-event widths ``sigma``; the file claims ``scale * sigma``."""
+    from airshower.evaluation.prediction_file import Predictions
+
+    rng = np.random.default_rng(3)
+    lg_e = rng.uniform(18.5, 20.0, n)
+    width = rng.uniform(10.0, 60.0, n)
+    xmax = rng.normal(750.0, 60.0, n)
+    core = rng.normal(0.0, 300.0, (n, 2))
+    axis = np.tile([0.0, 0.0, 1.0], (n, 1))
+    truth = {"xmax": xmax, "core": core, "lg_energy": lg_e, "mass": rng.choice([1, 56], n),
+             "zenith": rng.uniform(0, 60, n), "axis": axis}
+    reco = {"xmax": xmax + width * rng.normal(size=n), "core": core + width[:, None] * rng.normal(size=(n, 2))}
+    sigma = {"xmax": scale * width, "core": scale * np.stack([width, width], axis=1)}
+    return Predictions("m", "test", ("xmax", "core"), truth, reco, np.arange(n), np.arange(n), sigma=sigma)
+
+
+@pytest.mark.parametrize("scale", [1.0, 0.5])
+def test_calibration_is_the_width_of_the_pulls(scale):
+    m = compute_metrics(_with_sigma(scale), EVAL)
+    assert m["uncertainty"] is True
+    for target in ("xmax", "core"):
+        cal = m["quantities"][target]["calibration"]
+        assert cal["components"] == (1 if target == "xmax" else 2)
+        for entry in (cal["total"], *cal["bins"]):
+            _within(entry, "std", 1.0 / scale)
+            _within(entry, "bias", 0.0)
+
+
+def test_xmax_versus_zenith_uses_the_zenith_bins():
+    m = compute_metrics(_with_sigma(1.0), EVAL | {"zenith_bins": [0.0, 30.0, 60.0]})
+    vz = m["quantities"]["xmax"]["vs_zenith"]
+    assert [b["lo"] for b in vz["bins"]] == [0.0, 30.0] and m["zenith_bins"] == [0.0, 30.0, 60.0]
+    assert sum(b["count"] for b in vz["bins"]) == vz["total"]["count"] == 4000
+    for entry in vz["bins"]:
+        _within(entry, "std", float(np.sqrt(np.mean(np.linspace(10, 60, 1000) ** 2))), k=5)
+    with pytest.raises(ConfigError, match="zenith_bins"):
+        compute_metrics(_with_sigma(1.0), EVAL | {"zenith_bins": [30.0, 10.0]})

@@ -55,7 +55,7 @@ def write_tensor_file(path, events: Batch, masses: np.ndarray) -> None:
     chunk = TensorChunk(
         trace_values=traces[has], trace_cell=np.nonzero(has)[1], trace_count=has.sum(axis=1),
         start_time=events.start_time.numpy(), state=events.state.numpy(), position=events.position.numpy(),
-        targets={k: v.numpy() for k, v in events.targets.items()} | {"mass": masses},
+        targets={k: v.numpy() for k, v in events.targets.items()} | {"mass": masses, "ln_a": np.log(masses)},
         meta={"event_id": 1000 + np.arange(n), "source": np.zeros(n), "n_outside": np.zeros(n),
               "t5": np.ones(n, bool), "hottest_station": np.zeros(n)},
     )
@@ -80,8 +80,8 @@ def test_predictions_are_denormalised_model_outputs(model_dir):
     model, normaliser, info = load_model(model_dir / "model.pt", device="cpu")
     assert info["targets"] == TARGETS
     events = tiny_events(seed=1)
-    preds = predict_source(model, normaliser, MemorySource(events), batch_size=16)
-    assert set(preds) == set(TARGETS)
+    preds, sigma = predict_source(model, normaliser, MemorySource(events), batch_size=16)
+    assert set(preds) == set(TARGETS) and sigma == {}
     assert preds["xmax"].shape == (N,) and preds["axis"].shape == (N, 3) and preds["core"].shape == (N, 2)
     with torch.no_grad():
         direct = normaliser.denormalise(model(Batch(events.traces.float(), events.start_time, events.state,
@@ -96,8 +96,8 @@ def test_predictions_are_denormalised_model_outputs(model_dir):
 def test_batch_size_and_chunking_do_not_change_the_result(model_dir):
     model, normaliser, _ = load_model(model_dir / "model.pt", device="cpu")
     source = MemorySource(tiny_events(seed=2))
-    a = predict_source(model, normaliser, source, batch_size=64)
-    b = predict_source(model, normaliser, source, batch_size=7, chunk_batches=2)
+    a, _ = predict_source(model, normaliser, source, batch_size=64)
+    b, _ = predict_source(model, normaliser, source, batch_size=7, chunk_batches=2)
     for t in TARGETS:
         np.testing.assert_allclose(a[t], b[t], rtol=1e-5, atol=1e-4)
 
@@ -124,8 +124,9 @@ def test_cli_predict_writes_the_contract(model_dir, tmp_path, capsys):
     assert pred.config["checkpoint"].endswith("model.pt") and pred.config["weights"] == "best"
     # the same events through predict_source: the file holds exactly the model's output
     model, normaliser, _ = load_model(model_dir / "model.pt", device="cpu")
-    direct = predict_source(model, normaliser, MemorySource(events))
+    direct, _ = predict_source(model, normaliser, MemorySource(events))
     np.testing.assert_allclose(pred.reco["xmax"], direct["xmax"], rtol=1e-5)
+    assert pred.sigma == {} and "calibration" not in compute_metrics(pred, EVAL)["quantities"]["xmax"]
     metrics = compute_metrics(pred, EVAL)
     assert set(metrics["quantities"]) == set(TARGETS)
 

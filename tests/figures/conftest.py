@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from studykit import make_study  # noqa: E402
+from studykit import DATASETS, FIGURES, MODELS, make_study  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -19,3 +19,14 @@ def study_dir(tmp_path_factory):
     results = base / "results" / "synthetic"
     tensors = make_study(results)
     return results, tensors
+
+
+@pytest.fixture(scope="session")
+def drawn(study_dir, tmp_path_factory):
+    """(output folder, written paths) of every figure (PNG) and table of the synthetic study."""
+    from airshower.figures.paper import run_figures
+
+    results, tensors = study_dir
+    out = tmp_path_factory.mktemp("figures")
+    written = run_figures(results, list(MODELS), DATASETS, FIGURES | {"formats": ["png"]}, tensors, out)
+    return out, written

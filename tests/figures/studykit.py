@@ -11,8 +11,10 @@ from airshower.evaluation.metrics import compute_metrics, write_metrics
 from airshower.evaluation.synthetic import write_synthetic
 from airshower.hexgrid import axial_to_xy
 from airshower.io.tensors import StationState, TensorChunk, TensorWriter
+from airshower.targets import TRUTH_COLUMNS
 
-EVALUATION = {"lg_energy_bins": [18.5, 18.8, 19.1, 19.4, 19.7, 20.0], "bootstrap": 20, "seed": 7}
+EVALUATION = {"lg_energy_bins": [18.5, 18.8, 19.1, 19.4, 19.7, 20.0],
+              "zenith_bins": [0.0, 22.8, 33.2, 42.1, 50.8, 60.0], "bootstrap": 20, "seed": 7}
 FIGURES = {
     "formats": ["pdf", "png"],
     "width": "single",
@@ -29,6 +31,13 @@ MODELS = {
     "hexcnn": (45.0, 3.0, 8.0, 2.1e5, 0.05, "cpu (x86_64, 2 threads)"),
     "lstm_hexcnn": (35.0, -2.0, 12.0, 6.5e5, 0.4, "NVIDIA H200"),
     "vit": (28.0, 1.0, 5.0, 3.2e6, 1.5, "NVIDIA H200"),
+}
+# name -> (targets it reconstructs, sigma_scale of its uncertainties: None = no uncertainty head,
+# 1 = calibrated, < 1 = over-confident: pulls wider than 1)
+MODEL_TARGETS = {
+    "hexcnn": (("xmax", "lg_energy", "axis", "core"), None),
+    "lstm_hexcnn": (("xmax", "lg_energy"), 1.0),
+    "vit": (("xmax", "lg_energy", "axis", "core", "ln_a"), 0.8),
 }
 DATASETS = ["test", "test_qgsjet"]
 N_EVENTS = 400
@@ -72,7 +81,7 @@ def write_tensor_file(path: Path, truth: dict[str, np.ndarray], grid: int = 9, b
         start_time=start,
         state=state,
         position=np.broadcast_to(position, (n, grid, grid, 3)).copy(),
-        targets={name: truth[name] for name in ("xmax", "lg_energy", "axis", "core", "mass")},
+        targets={name: truth[name] for name in TRUTH_COLUMNS},
         meta={"event_id": np.arange(n), "source": np.zeros(n), "n_outside": np.zeros(n), "t5": np.ones(n, bool),
               "hottest_station": np.zeros(n)},
     )
@@ -80,15 +89,21 @@ def write_tensor_file(path: Path, truth: dict[str, np.ndarray], grid: int = 9, b
         writer.append(chunk)
 
 
-def make_study(root: Path, models: dict = MODELS, datasets: list[str] = DATASETS) -> Path:
-    """Write a complete synthetic study under ``root`` (= results/{study}); returns the tensor file."""
+def make_study(root: Path, models: dict = MODELS, datasets: list[str] = DATASETS,
+               model_targets: dict = MODEL_TARGETS) -> Path:
+    """Write a complete synthetic study under ``root`` (= results/{study}); returns the tensor file.
+
+    ``model_targets``: name -> (targets, sigma_scale or None) as :data:`MODEL_TARGETS` (models
+    not named there reconstruct Xmax only, without uncertainty).
+    """
     truth = None
     for k, (name, (sigma, bias, shift, params, hours, device)) in enumerate(models.items()):
+        targets, sigma_scale = model_targets.get(name, (("xmax",), None))
         for d, ds in enumerate(datasets):
             pred_path = root / "predictions" / ds / f"{name}.h5"
-            targets = ("xmax", "lg_energy", "axis", "core") if k != 1 else ("xmax", "lg_energy")
             pred = write_synthetic(pred_path, N_EVENTS, seed=100 + d, model=name, dataset=ds,
-                                   xmax_sigma=sigma, xmax_bias=bias + (shift if d else 0.0), targets=targets)
+                                   xmax_sigma=sigma, xmax_bias=bias + (shift if d else 0.0), targets=targets,
+                                   uncertainty=sigma_scale is not None, sigma_scale=sigma_scale or 1.0)
             write_metrics(root / "metrics" / ds / f"{name}.json", compute_metrics(pred, EVALUATION))
             if d == 0:
                 truth = pred.truth

@@ -13,14 +13,6 @@ from airshower.figures.paper import figure_stems, output_files, run_figures
 from studykit import DATASETS, FIGURES, MODELS, make_study
 
 
-@pytest.fixture(scope="module")
-def drawn(study_dir, tmp_path_factory):
-    results, tensors = study_dir
-    out = tmp_path_factory.mktemp("figures")
-    written = run_figures(results, list(MODELS), DATASETS, FIGURES | {"formats": ["png"]}, tensors, out)
-    return out, written
-
-
 def test_every_declared_output_is_written_and_not_empty(drawn):
     out, written = drawn
     expected = output_files(list(MODELS), DATASETS, ["png"])

@@ -89,7 +89,7 @@ def test_batch_types_and_slices(written) -> None:
     assert isinstance(whole, Batch) and len(whole) == 16
     assert whole.traces.dtype == torch.float32 and whole.traces.shape == (16, G, G, T)
     assert whole.state.dtype == torch.int8 and whole.position.shape == (16, G, G, 3)
-    assert set(whole.targets) == {"xmax", "lg_energy", "axis", "core", "mass"}
+    assert set(whole.targets) == {"xmax", "lg_energy", "axis", "core", "ln_a", "mass"}
     assert whole.targets["axis"].shape == (16, 3) and whole.targets["core"].shape == (16, 2)
     assert all(v.dtype == torch.float32 for v in whole.targets.values())
     for start, stop in [(0, 7), (5, 12), (7, 16), (3, None), (None, 4), (-3, None), (10, 10), (12, 99)]:

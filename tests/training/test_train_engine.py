@@ -169,7 +169,7 @@ def test_nan_loss_names_epoch_and_step_and_keeps_the_last_good_checkpoint(events
 def test_streaming_from_the_source_trains_too(events: Batch, tmp_path: Path) -> None:
     info = train(events, tmp_path, tiny_config(epochs=2, device_data_limit_gb=0, stream_chunk_events=10))
     assert info["data"] == "stream" and info["epochs_run"] == 2
-    assert all(math.isfinite(float(v)) for v in weights(tmp_path)["heads.xmax.weight"].flatten())
+    assert all(math.isfinite(float(v)) for v in weights(tmp_path)["head.outputs.xmax.weight"].flatten())
 
 
 def test_early_stopping_ends_training(events: Batch, tmp_path: Path) -> None:

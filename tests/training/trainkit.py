@@ -14,13 +14,13 @@ from airshower.config import validate_config
 from airshower.hexgrid import axial_to_xy
 from airshower.io.tensors import StationState
 from airshower.models.flops import make_example_batch
+from airshower.models.heads import RegressionHead
 from airshower.models.registry import build_model
 from airshower.training.augment import HexSymmetries
 from airshower.training.loop import LRSchedule, StepContext, build_optimizer
 from airshower.training.normalise import TargetNormaliser
 
 G, T = 5, 16
-TARGET_DIMS = {"xmax": 1, "lg_energy": 1, "axis": 3, "core": 2}
 
 
 class TinyNet(nn.Module):
@@ -29,14 +29,15 @@ class TinyNet(nn.Module):
     Features per cell: lg(1 + total signal), start time [us], the existing-station flag and the
     position [km]. A dropout layer makes the result depend on the global RNG (for resume tests).
     ``nan_at_step``: the forward pass returns NaN from that call on (in training mode).
+    ``uncertainty``: the head also returns log-variances (the registry networks' head).
     """
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], hidden: int = 16,
-                 dropout: float = 0.1, nan_at_step: int | None = None) -> None:
+                 dropout: float = 0.1, nan_at_step: int | None = None, uncertainty: bool = False) -> None:
         super().__init__()
         self.targets = list(targets)
         self.cell = nn.Sequential(nn.Linear(6, hidden), nn.ReLU(), nn.Dropout(dropout), nn.Linear(hidden, hidden), nn.ReLU())
-        self.heads = nn.ModuleDict({t: nn.Linear(hidden, TARGET_DIMS[t]) for t in self.targets})
+        self.head = RegressionHead(hidden, self.targets, hidden=(), uncertainty=uncertainty)
         self.nan_at_step = nan_at_step
         self.calls = 0
 
@@ -50,8 +51,7 @@ class TinyNet(nn.Module):
         )
         h = self.cell(feats) * exists.unsqueeze(-1)
         pooled = h.sum(dim=(1, 2)) / exists.sum(dim=(1, 2)).clamp_min(1.0).unsqueeze(-1)
-        out = {t: head(pooled) for t, head in self.heads.items()}
-        out = {t: (v.squeeze(-1) if TARGET_DIMS[t] == 1 else v) for t, v in out.items()}
+        out = self.head(pooled)
         if self.training:
             self.calls += 1
             if self.nan_at_step is not None and self.calls >= self.nan_at_step:
@@ -62,9 +62,10 @@ class TinyNet(nn.Module):
 def tiny_builder(**extra: Any):
     """A model builder with the registry's signature that makes :class:`TinyNet`."""
 
-    def build(name: str, spec: dict, grid_size: int, trace_bins: int, targets: list) -> nn.Module:
+    def build(name: str, spec: dict, grid_size: int, trace_bins: int, targets: list,
+              uncertainty: bool = False) -> nn.Module:
         kw = {k: v for k, v in spec.items() if k in ("hidden", "dropout")}
-        return TinyNet(grid_size, trace_bins, targets, **kw, **extra)
+        return TinyNet(grid_size, trace_bins, targets, **kw, uncertainty=uncertainty, **extra)
 
     return build
 
@@ -91,6 +92,7 @@ def make_batch(n: int = 48, grid: int = G, bins: int = T, seed: int = 0) -> Batc
     state[:, -1, -1] = int(StationState.ABSENT)
     state[torch.rand(n, grid, grid, generator=gen) < 0.05] = int(StationState.DEAD)
     state[:, h, h] = int(StationState.SATURATED)
+    mass = torch.tensor([1.0, 4.0, 14.0, 56.0])[torch.randint(0, 4, (n,), generator=gen)]
     absent = state == int(StationState.ABSENT)
     traces[absent] = 0.0
     start = (xy.unsqueeze(0) * axis[:, None, None, :2]).sum(-1) / -0.3
@@ -102,8 +104,8 @@ def make_batch(n: int = 48, grid: int = G, bins: int = T, seed: int = 0) -> Batc
         start_time=start.float(),
         state=state,
         position=position,
-        targets={"xmax": xmax, "lg_energy": lg_e, "axis": axis, "core": core,
-                 "mass": torch.ones(n)},
+        targets={"xmax": xmax, "lg_energy": lg_e, "axis": axis, "core": core, "ln_a": torch.log(mass),
+                 "mass": mass},
     )
 
 
@@ -134,8 +136,8 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, training: dict[st
     torch.set_num_threads(1)
     built: list[nn.Module] = []
 
-    def build(name: str, spec: dict, grid_size: int, trace_bins: int, targets: list) -> nn.Module:
-        built.append(tiny_builder()(name, spec, grid_size, trace_bins, targets))
+    def build(name: str, spec: dict, grid_size: int, trace_bins: int, targets: list, **kw: Any) -> nn.Module:
+        built.append(tiny_builder()(name, spec, grid_size, trace_bins, targets, **kw))
         return built[-1]
 
     out = Path(out_dir)

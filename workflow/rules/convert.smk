@@ -6,7 +6,7 @@ rule convert:
     """Convert the events files of one dataset into its hex-grid tensor file (windows around the hottest station)."""
     input:
         events=lambda wc: shard_files(wc.dataset),
-        code=package_sources("convert.py", "hexgrid.py", "io/events.py", "io/tensors.py", "io/files.py", "detector/array.py"),
+        code=package_sources("convert.py", "hexgrid.py", "io/events.py", "io/tensors.py", "io/files.py", "detector/array.py", "targets.py"),
     output:
         "data/tensors/{dataset}.h5",
     params:

@@ -24,8 +24,10 @@ PREDICT_CODE = package_sources(
     "io/files.py",
     "batch.py",
     "hexgrid.py",
+    "targets.py",
 )
 EVALUATE_CODE = package_sources(
+    "targets.py",
     "evaluation/metrics.py",
     "evaluation/binned.py",
     "evaluation/bootstrap.py",
@@ -40,11 +42,13 @@ FIGURES_CODE = package_sources(
     "figures/paper_style.py",
     "figures/study.py",
     "figures/performance.py",
+    "figures/reconstruction.py",
     "figures/headline.py",
     "figures/learning_curves.py",
     "figures/distributions.py",
     "figures/event_display.py",
     "figures/summary.py",
+    "figures/target_summary.py",
     "evaluation/metrics.py",
     "evaluation/binned.py",
     "evaluation/prediction_file.py",
@@ -52,6 +56,7 @@ FIGURES_CODE = package_sources(
     "hexgrid.py",
     "io/tensors.py",
     "io/files.py",
+    "targets.py",
 )
 # what drawing reads: the `figures` section, the test datasets, the models' names and types
 FIGURES_PARAMS = json.dumps(

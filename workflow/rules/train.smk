@@ -7,7 +7,7 @@ rule train:
     """Train one network on the training dataset: CPU, one GPU (bf16), resumable after a kill."""
     input:
         tensors=f"data/tensors/{config['train_dataset']}.h5",
-        code=package_sources("training", "models", "atomic.py", "batch.py", "hexgrid.py", "io/tensors.py", "io/files.py"),
+        code=package_sources("training", "models", "atomic.py", "batch.py", "hexgrid.py", "io/tensors.py", "io/files.py", "targets.py"),
     output:
         model=f"{RESULTS}/models/{{model}}/model.pt",
         history=f"{RESULTS}/models/{{model}}/history.csv",

@@ -29,10 +29,11 @@ def merit_factor_stat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def merit_factor(
     a: np.ndarray, b: np.ndarray, n_resamples: int, rng: np.random.Generator
 ) -> tuple[float | None, float | None]:
-    """(MF, bootstrap error) of two 1D samples; (None, None) if either has fewer than 2 entries."""
+    """(MF, bootstrap error) of two 1D samples; (None, None) if either has fewer than 2 entries
+    or both are constant (a discrete truth such as ln A of p and Fe: the merit factor is infinite)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    if a.size < 2 or b.size < 2:
+    if a.size < 2 or b.size < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
         return None, None
     value = float(merit_factor_stat(a, b))
     if not np.isfinite(value):

@@ -7,20 +7,24 @@ number 1, 4, 14, 56, and ``all``, which also holds any other mass). Every uncert
 bootstrap standard error of ``evaluation.bootstrap`` resamples seeded by
 ``evaluation.seed`` (:mod:`airshower.evaluation.bootstrap`).
 
-Layout of the JSON (``schema_version`` 1)::
+Layout of the JSON (``schema_version`` 2)::
 
-    {"schema_version": 1, "model": ..., "dataset": ..., "n_events": N,
+    {"schema_version": 2, "model": ..., "dataset": ..., "n_events": N,
      "evaluation": {the evaluation config section}, "lg_energy_bins": [edges],
-     "primaries": ["all", "p", "He", "N", "Fe"], "targets": [reconstructed targets],
+     "zenith_bins": [edges, deg], "primaries": ["all", "p", "He", "N", "Fe"],
+     "targets": [reconstructed targets], "uncertainty": bool,
      "quantities": {
         "<target>": {"unit": ..., "definition": ..., "statistics": [...],
-                     "per_primary": {"all": {"total": ENTRY, "bins": [ENTRY, ...]}, "p": ..., ...}}},
-     "merit_factor": {"definition": ..., "total": MF_ENTRY, "bins": [MF_ENTRY, ...]}}
+                     "per_primary": {"all": {"total": ENTRY, "bins": [ENTRY, ...]}, "p": ..., ...},
+                     "vs_zenith": {"total": ENTRY, "bins": [ENTRY, ...]},      (all primaries, bins of zenith)
+                     "merit_factor": {"definition": ..., "total": MF_ENTRY, "bins": [MF_ENTRY, ...]},
+                     "calibration": {"definition": ..., "total": ENTRY, "bins": [ENTRY, ...]}}}}
 
-    ENTRY    = {"lo", "hi", "count", "x_mean" (mean true lg E), "<stat>", "<stat>_err", ...}
+    ENTRY    = {"lo", "hi", "count", "x_mean" (mean of the binned variable), "<stat>", "<stat>_err", ...}
     MF_ENTRY = {"lo", "hi", "count_p", "count_fe", "reco", "reco_err", "true", "true_err"}
 
-Quantities, where the model predicts the target (``total`` covers the events inside the bins):
+Quantities, one per reconstructed target, each as its definition in :mod:`airshower.targets`
+says (``total`` covers the events inside the bins):
 
 * ``xmax``: residual Xmax_rec - Xmax_true [g/cm2]; ``bias`` (mean), ``std`` (resolution)
   and ``half68`` (half-width of the central 68.27% interval), see :mod:`.binned`;
@@ -28,8 +32,12 @@ Quantities, where the model predicts the target (``total`` covers the events ins
 * ``axis``: opening angle between reconstructed and true axis [deg]; ``q68`` (angular
   resolution: 68% containment);
 * ``core``: distance between reconstructed and true core [m]; ``q68``;
-* ``merit_factor`` (only with ``xmax``): p/Fe merit factor of reconstructed and of true
-  Xmax per bin (:mod:`.merit`).
+* ``ln_a``: residual lnA_rec - lnA_true; bias, std, half68;
+* ``merit_factor`` (targets that separate primaries: ``xmax``, ``ln_a``): p/Fe merit factor
+  of the reconstructed and of the true value per bin (:mod:`.merit`);
+* ``calibration`` (models with an uncertainty head): the pulls (rec - true) / sigma of every
+  component (the axis after rescaling to unit length) in bins of true lg E, with ``bias``,
+  ``std`` and ``half68``: a calibrated uncertainty has pulls of mean 0 and width 1.
 
 A bin without events (or too few for a statistic) reports its count and ``null`` values.
 """
@@ -51,46 +59,34 @@ from airshower.evaluation.binned import binned_summary
 from airshower.evaluation.merit import binned_merit_factor
 from airshower.evaluation.prediction_file import Predictions, read_predictions
 from airshower.io.files import read_json
+from airshower.targets import TARGETS
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 PRIMARIES: dict[str, int] = {"p": 1, "He": 4, "N": 14, "Fe": 56}
 PRIMARY_KEYS = ("all", *PRIMARIES)
 
-QUANTITIES: dict[str, dict[str, Any]] = {
-    "xmax": {"unit": "g/cm2", "definition": "Xmax_rec - Xmax_true", "statistics": ["bias", "std", "half68"]},
-    "lg_energy": {"unit": "1", "definition": "E_rec / E_true - 1", "statistics": ["bias", "std", "half68"]},
-    "axis": {"unit": "deg", "definition": "opening angle between reconstructed and true axis", "statistics": ["q68"]},
-    "core": {"unit": "m", "definition": "distance between reconstructed and true core", "statistics": ["q68"]},
-}
-
-
-def opening_angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """Angle [deg] between the vectors of rows of ``a`` and ``b`` (N, 3); atan2(|a x b|, a.b), exact at small angles."""
-    a = np.asarray(a, dtype=np.float64)
-    b = np.asarray(b, dtype=np.float64)
-    cross = np.linalg.norm(np.cross(a, b), axis=1)
-    return np.degrees(np.arctan2(cross, np.einsum("ij,ij->i", a, b)))
+PULL_STATISTICS = ("bias", "std", "half68")
 
 
 def residuals(pred: Predictions, target: str) -> np.ndarray:
-    """Per-event residual of ``target`` as defined in :data:`QUANTITIES` (physical units)."""
-    reco, true = pred.reco[target], pred.truth[target]
-    if target == "xmax":
-        return np.asarray(reco, np.float64) - np.asarray(true, np.float64)
-    if target == "lg_energy":
-        return np.power(10.0, np.asarray(reco, np.float64) - np.asarray(true, np.float64)) - 1.0
-    if target == "axis":
-        return opening_angle_deg(reco, true)
-    if target == "core":
-        return np.linalg.norm(np.asarray(reco, np.float64) - np.asarray(true, np.float64), axis=1)
-    raise ValueError(f"no residual defined for target {target!r}")
+    """Per-event residual of ``target`` as its :class:`~airshower.targets.Target` defines it (physical units)."""
+    return np.asarray(TARGETS[target].residual(pred.reco[target], pred.truth[target]), dtype=np.float64)
+
+
+def pulls(pred: Predictions, target: str) -> np.ndarray:
+    """(rec - true) / sigma of every component of every event, flattened to (N * k,) event-major."""
+    reco = np.asarray(pred.reco[target], np.float64)
+    true = np.asarray(pred.truth[target], np.float64)
+    sigma = np.asarray(pred.sigma[target], np.float64)
+    return ((reco - true) / sigma).reshape(len(reco), -1)
 
 
 def check_evaluation(evaluation: Mapping[str, Any]) -> None:
-    """Raise :class:`ConfigError` if the energy bin edges are not strictly ascending."""
-    edges = list(evaluation["lg_energy_bins"])
-    if any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
-        raise ConfigError(f"'evaluation.lg_energy_bins' = {edges} must be strictly ascending")
+    """Raise :class:`ConfigError` if the energy or zenith bin edges are not strictly ascending."""
+    for key in ("lg_energy_bins", "zenith_bins"):
+        edges = list(evaluation.get(key, [0.0, 90.0]))
+        if any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
+            raise ConfigError(f"'evaluation.{key}' = {edges} must be strictly ascending")
 
 
 def compute_metrics(pred: Predictions, evaluation: Mapping[str, Any]) -> dict[str, Any]:
@@ -103,51 +99,64 @@ def compute_metrics(pred: Predictions, evaluation: Mapping[str, Any]) -> dict[st
     mass = np.rint(np.asarray(pred.truth["mass"], dtype=np.float64)).astype(np.int64)
     masks = {"all": np.ones(mass.shape, dtype=bool)} | {k: mass == a for k, a in PRIMARIES.items()}
 
-    quantities: dict[str, Any] = {}
+    zenith_edges = [float(e) for e in evaluation.get("zenith_bins", [0.0, 90.0])]
+    zenith = np.asarray(pred.truth["zenith"], dtype=np.float64)
     if not np.isfinite(lg_e).all():
         raise InputFileError(f"{pred.path}: truth/lg_energy holds non-finite values")
-    for qi, (target, spec) in enumerate(QUANTITIES.items()):
-        if target not in pred.targets:
-            continue
+    quantities: dict[str, Any] = {}
+    targets = [t for t in TARGETS if t in pred.targets]
+    for target in targets:
+        spec = TARGETS[target]
+        stats = list(spec.statistics)
         res = residuals(pred, target)
         bad = int((~np.isfinite(res)).sum())
         if bad:
             raise InputFileError(f"{pred.path}: {bad} of {res.size} events have a non-finite {target} "
                                  "(reconstruction or truth); the metrics would silently drop them")
-        per_primary = {
-            name: binned_summary(lg_e[m], res[m], edges, spec["statistics"], n_boot, seed, key=[qi, pi])
-            for pi, (name, m) in enumerate(masks.items())
+        key = [list(TARGETS).index(target)]
+        entry: dict[str, Any] = {
+            "unit": spec.residual_unit,
+            "definition": spec.residual_definition,
+            "statistics": stats,
+            "per_primary": {
+                name: binned_summary(lg_e[m], res[m], edges, stats, n_boot, seed, key=[*key, pi])
+                for pi, (name, m) in enumerate(masks.items())
+            },
+            "vs_zenith": binned_summary(zenith, res, zenith_edges, stats, n_boot, seed, key=[*key, 100]),
         }
-        quantities[target] = {**spec, "per_primary": per_primary}
+        if spec.merit_factor:
+            mf = binned_merit_factor(
+                lg_e, mass, {"reco": pred.reco[target], "true": pred.truth[target]}, edges, n_boot, seed,
+                key=[*key, 200], light=PRIMARIES["p"], heavy=PRIMARIES["Fe"],
+            )
+            entry["merit_factor"] = {
+                "definition": f"|<p> - <Fe>| / sqrt(sigma_p^2 + sigma_Fe^2) of reconstructed (reco) and true {target}",
+                **mf,
+            }
+        if target in pred.sigma:
+            pull = pulls(pred, target)
+            k = pull.shape[1]
+            entry["calibration"] = {
+                "definition": "pulls (rec - true) / sigma of every component; calibrated: bias 0, std 1",
+                "components": k,
+                **binned_summary(np.repeat(lg_e, k), pull.reshape(-1), edges, PULL_STATISTICS, n_boot, seed,
+                                 key=[*key, 300]),
+            }
+        quantities[target] = entry
 
-    out: dict[str, Any] = {
+    return {
         "schema_version": SCHEMA_VERSION,
         "model": pred.model,
         "dataset": pred.dataset,
         "n_events": len(pred),
         "evaluation": dict(evaluation),
         "lg_energy_bins": edges,
+        "zenith_bins": zenith_edges,
         "primaries": list(PRIMARY_KEYS),
-        "targets": [t for t in QUANTITIES if t in pred.targets],
+        "targets": targets,
+        "uncertainty": bool(pred.sigma),
         "quantities": quantities,
     }
-    if "xmax" in pred.targets:
-        mf = binned_merit_factor(
-            lg_e,
-            mass,
-            {"reco": pred.reco["xmax"], "true": pred.truth["xmax"]},
-            edges,
-            n_boot,
-            seed,
-            key=[len(QUANTITIES)],
-            light=PRIMARIES["p"],
-            heavy=PRIMARIES["Fe"],
-        )
-        out["merit_factor"] = {
-            "definition": "|<X_p> - <X_Fe>| / sqrt(sigma_p^2 + sigma_Fe^2) of reconstructed (reco) and true Xmax",
-            **mf,
-        }
-    return out
 
 
 def _clean(obj: Any) -> Any:

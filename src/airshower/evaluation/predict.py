@@ -4,8 +4,9 @@ Reads ``results/{study}/models/{model}/model.pt`` with
 :func:`airshower.training.checkpoint.load_model` (network rebuilt from the checkpoint's
 model entry, weights of the best epoch, target normalisation), runs it over
 ``data/tensors/{dataset}.h5`` in batches without gradients, turns its standardised outputs
-into physical units (``normaliser.denormalise``; a reconstructed axis is rescaled to a unit
-vector) and writes ``results/{study}/predictions/{dataset}/{model}.h5`` in the layout of
+into physical units (``normaliser.denormalise``, then each target's finalisation of
+:mod:`airshower.targets`: a reconstructed axis is rescaled to a unit vector; with an
+uncertainty head also the standard deviations, ``normaliser.sigma``) and writes ``results/{study}/predictions/{dataset}/{model}.h5`` in the layout of
 :mod:`airshower.evaluation.prediction_file`: per event the reconstruction of every target
 the model predicts, the truth of every target the tensor file holds (``targets/*``), the
 true zenith [deg] from the true axis, the event id (``meta/event_id``) and the row.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from collections.abc import Mapping
 from pathlib import Path
@@ -27,14 +29,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from airshower.errors import ConfigError, InputFileError
-from airshower.evaluation.prediction_file import TARGET_SHAPES, write_predictions, zenith_deg
+from airshower.evaluation.prediction_file import write_predictions
+from airshower.targets import TARGETS, TRUTH_COLUMNS, zenith_deg
 
 if TYPE_CHECKING:
     import torch
 
     from airshower.training.data import TensorSource
-
-TRUTH_COLUMNS = ("xmax", "lg_energy", "axis", "core", "mass")
 
 
 def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -61,11 +62,15 @@ def predict_source(
     batch_size: int = 512,
     device: str | torch.device = "cpu",
     chunk_batches: int = 8,
-) -> dict[str, np.ndarray]:
-    """The model's de-normalised predictions [physical units] for every event of ``source``.
+    progress: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """The model's predictions [physical units] for every event of ``source``: (values, sigma).
 
     ``source.read(start, stop)`` gives CPU batches (chunks of ``chunk_batches`` x
-    ``batch_size`` events are read at once). Returns target -> (N,) or (N, k) float64.
+    ``batch_size`` events are read at once). ``values``: target -> (N,) or (N, k) float64,
+    finalised (:meth:`airshower.targets.Target.finalise`); ``sigma``: the same for the
+    predicted standard deviations, empty for a model without an uncertainty head.
+    ``progress`` draws a bar on stderr (events).
     """
     import torch
 
@@ -76,7 +81,9 @@ def predict_source(
     device = torch.device(device)
     model.eval()
     parts: dict[str, list[np.ndarray]] = {}
+    sigma_parts: dict[str, list[np.ndarray]] = {}
     chunk = batch_size * max(1, chunk_batches)
+    bar = _progress_bar(source.n_events, progress)
     with torch.inference_mode():
         for start in range(0, source.n_events, chunk):
             events = source.read(start, min(start + chunk, source.n_events))
@@ -84,15 +91,37 @@ def predict_source(
                 hi = min(lo + batch_size, len(events))
                 batch = _slice(events, lo, hi)
                 batch = as_model_input(batch).to(device, non_blocking=True)
-                out = normaliser.denormalise(model(batch))
-                for name, values in out.items():
-                    if name in TARGET_SHAPES:
-                        parts.setdefault(name, []).append(values.float().cpu().numpy().astype(np.float64))
-    preds = {k: np.concatenate(v).reshape(-1, *TARGET_SHAPES[k]) for k, v in parts.items()}
-    if "axis" in preds:
-        norm = np.linalg.norm(preds["axis"], axis=1, keepdims=True)
-        preds["axis"] = preds["axis"] / np.where(norm > 0, norm, 1.0)
-    return preds
+                raw = model(batch)
+                for store, out in ((parts, normaliser.denormalise(raw)), (sigma_parts, normaliser.sigma(raw))):
+                    for name, values in out.items():
+                        if name in TARGETS:
+                            store.setdefault(name, []).append(values.float().cpu().numpy().astype(np.float64))
+                if bar is not None:
+                    bar.update(hi - lo)
+    if bar is not None:
+        bar.close()
+    values = {k: TARGETS[k].finalise(np.concatenate(v).reshape(-1, *TARGETS[k].shape)) for k, v in parts.items()}
+    sigma = {k: np.concatenate(v).reshape(-1, *TARGETS[k].shape) for k, v in sigma_parts.items()}
+    return values, sigma
+
+
+def _progress_bar(total: int, enabled: bool) -> Any:
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit="event", desc="reconstructing", dynamic_ncols=True, file=sys.stderr)
+
+
+def check_finite(reco: Mapping[str, np.ndarray], sigma: Mapping[str, np.ndarray], model_path: Path,
+                 tensors: Path) -> None:
+    """InputFileError naming the model, the target and the events file when a prediction is not finite."""
+    for what, columns in (("", reco), ("uncertainty of ", sigma)):
+        for t, values in columns.items():
+            bad = int((~np.isfinite(values.reshape(len(values), -1))).any(axis=1).sum())
+            if bad:
+                raise InputFileError(f"{model_path}: the network predicts a non-finite {what}{t} for {bad} of "
+                                     f"{len(values)} events of {tensors}")
 
 
 def _slice(batch: Any, lo: int, hi: int) -> Any:
@@ -140,22 +169,20 @@ def predict_file(
     if missing:
         raise InputFileError(f"{tensors}: no truth for the predicted target(s) {missing}")
     t0 = time.perf_counter()
-    reco = predict_source(model, normaliser, source, batch_size=batch_size, device=dev)
+    reco, sigma = predict_source(model, normaliser, source, batch_size=batch_size, device=dev,
+                                 progress=sys.stderr.isatty())
     seconds = time.perf_counter() - t0
     lacking = [t for t in info["targets"] if t not in reco]
     if lacking:
         raise InputFileError(f"{model_path}: the network returned no prediction of {lacking}")
-    for t in info["targets"]:
-        bad = int((~np.isfinite(reco[t].reshape(len(reco[t]), -1))).any(axis=1).sum())
-        if bad:
-            raise InputFileError(f"{model_path}: the network predicts non-finite {t} for {bad} of {len(reco[t])} "
-                                 f"events of {tensors}")
+    check_finite(reco, sigma, model_path, tensors)
     if len(event_id) != source.n_events:
         raise InputFileError(f"{tensors}: {len(event_id)} event ids for {source.n_events} events")
     config = {
         "model": name,
         "spec": info.get("spec"),
         "targets": list(info["targets"]),
+        "uncertainty": bool(sigma),
         "checkpoint": str(model_path),
         "epoch": info.get("epoch"),
         "weights": weights,
@@ -168,6 +195,7 @@ def predict_file(
         dataset=dataset,
         truth=truth,
         reco={t: reco[t] for t in info["targets"]},
+        sigma={t: sigma[t] for t in info["targets"]} if sigma else None,
         event_id=event_id,
         index=np.arange(len(event_id), dtype=np.int64),
         config=config,

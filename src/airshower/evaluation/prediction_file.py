@@ -4,16 +4,19 @@ One file per model and test dataset, ``results/{study}/predictions/{dataset}/{mo
 written by :mod:`airshower.evaluation.predict`, read by :mod:`airshower.evaluation.metrics`
 and the figures. All values are in physical units (de-normalised). N events:
 
-* ``reco/<target>`` for every target the model predicts: ``xmax`` (N,) [g/cm2],
-  ``lg_energy`` (N,) [lg(E/eV)], ``axis`` (N, 3) unit vector pointing to where the shower
-  comes from, ``core`` (N, 2) [m] relative to the hottest station (the tensor file's frame);
+* ``reco/<target>`` for every target the model predicts, shaped and in the unit of its
+  definition in :mod:`airshower.targets`: ``xmax`` (N,) [g/cm2], ``lg_energy`` (N,)
+  [lg(E/eV)], ``axis`` (N, 3) unit vector pointing to where the shower comes from, ``core``
+  (N, 2) [m] relative to the hottest station (the tensor file's frame), ``ln_a`` (N,);
+* ``sigma/<target>`` (optional, models trained with ``training.uncertainty``): the
+  predicted per-event standard deviation of each component, same shape and unit as ``reco``;
 * ``truth/<target>`` for every target the tensor file holds (at least those predicted),
   plus the truth-only columns ``truth/mass`` (N,) [A], ``truth/lg_energy`` (N,) and
   ``truth/zenith`` (N,) [deg] (from the true axis: zenith = arccos(axis_z));
 * ``meta/event_id`` (N,) int64, ``meta/index`` (N,) int64: row of the event in the tensor file.
 
 Attributes: ``schema_version``, ``model``, ``dataset``, ``targets`` (JSON list of the
-predicted targets), ``tensor_file`` (path it was made from), ``config`` (JSON: the config
+predicted targets), ``uncertainty`` (bool: the ``sigma`` group is there), ``tensor_file`` (path it was made from), ``config`` (JSON: the config
 that made it). Each dataset carries a ``unit`` attribute. The file is written under a
 temporary name and renamed, so a file that exists is complete.
 """
@@ -32,19 +35,10 @@ import numpy as np
 from airshower.atomic import atomic_path
 from airshower.errors import InputFileError
 from airshower.io.files import open_hdf5
+from airshower.targets import TARGETS, units, zenith_deg
 
 SCHEMA_VERSION = 1
 
-# target -> shape of one event's value
-TARGET_SHAPES: dict[str, tuple[int, ...]] = {"xmax": (), "lg_energy": (), "axis": (3,), "core": (2,)}
-UNITS: dict[str, str] = {
-    "xmax": "g/cm2",
-    "lg_energy": "lg(E/eV)",
-    "axis": "unit vector",
-    "core": "m",
-    "mass": "A",
-    "zenith": "deg",
-}
 TRUTH_REQUIRED = ("lg_energy", "mass", "zenith")
 
 
@@ -59,6 +53,7 @@ class Predictions:
     reco: dict[str, np.ndarray]
     event_id: np.ndarray
     index: np.ndarray
+    sigma: dict[str, np.ndarray] = field(default_factory=dict)
     config: dict[str, Any] = field(default_factory=dict)
     tensor_file: str = ""
     path: Path | None = None
@@ -67,16 +62,9 @@ class Predictions:
         return int(self.event_id.shape[0])
 
 
-def zenith_deg(axis: np.ndarray) -> np.ndarray:
-    """Zenith angle [deg] of unit vectors (N, 3) pointing to where the shower comes from."""
-    axis = np.asarray(axis, dtype=np.float64)
-    cos = axis[:, 2] / np.linalg.norm(axis, axis=1)
-    return np.degrees(np.arccos(np.clip(cos, -1.0, 1.0)))
-
-
 def _check_columns(columns: Mapping[str, np.ndarray], n: int, what: str) -> None:
     for name, values in columns.items():
-        shape = TARGET_SHAPES.get(name, ())
+        shape = TARGETS[name].shape if name in TARGETS else ()
         if values.shape != (n, *shape):
             raise ValueError(f"{what}/{name} has shape {values.shape}, expected {(n, *shape)}")
 
@@ -92,15 +80,17 @@ def write_predictions(
     index: np.ndarray,
     config: Mapping[str, Any] | None = None,
     tensor_file: str = "",
+    sigma: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write a predictions file atomically (see the module docstring for the layout).
 
     ``truth`` must hold ``lg_energy``, ``mass`` and the truth of every key of ``reco``;
-    ``zenith`` is derived from ``truth["axis"]`` when not given.
+    ``zenith`` is derived from ``truth["axis"]`` when not given. ``sigma``, when given, holds
+    the predicted standard deviation of every key of ``reco``.
     """
-    unknown = sorted(set(reco) - set(TARGET_SHAPES))
+    unknown = sorted(set(reco) - set(TARGETS))
     if unknown:
-        raise ValueError(f"unknown reconstructed targets {unknown}; known: {sorted(TARGET_SHAPES)}")
+        raise ValueError(f"unknown reconstructed targets {unknown}; known: {sorted(TARGETS)}")
     truth = {k: np.asarray(v) for k, v in truth.items()}
     if "zenith" not in truth and "axis" in truth:
         truth["zenith"] = zenith_deg(truth["axis"])
@@ -110,19 +100,25 @@ def write_predictions(
     n = int(np.asarray(event_id).shape[0])
     _check_columns(truth, n, "truth")
     _check_columns({k: np.asarray(v) for k, v in reco.items()}, n, "reco")
+    sigma = {k: np.asarray(v) for k, v in (sigma or {}).items()}
+    if sigma and sorted(sigma) != sorted(reco):
+        raise ValueError(f"sigma holds {sorted(sigma)}, expected every reconstructed target {sorted(reco)}")
+    _check_columns(sigma, n, "sigma")
     path = Path(path)
+    unit = units()
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
         f.attrs["schema_version"] = SCHEMA_VERSION
         f.attrs["model"] = model
         f.attrs["dataset"] = dataset
-        f.attrs["targets"] = json.dumps([t for t in TARGET_SHAPES if t in reco])
+        f.attrs["targets"] = json.dumps([t for t in TARGETS if t in reco])
+        f.attrs["uncertainty"] = bool(sigma)
         f.attrs["tensor_file"] = str(tensor_file)
         f.attrs["config"] = json.dumps(dict(config or {}), sort_keys=True)
-        for group, columns in (("truth", truth), ("reco", reco)):
+        for group, columns in (("truth", truth), ("reco", reco), ("sigma", sigma)):
             for name, values in columns.items():
                 dtype = np.float64 if name == "lg_energy" else np.float32
                 ds = f.create_dataset(f"{group}/{name}", data=np.asarray(values, dtype=dtype))
-                ds.attrs["unit"] = UNITS.get(name, "")
+                ds.attrs["unit"] = unit.get(name, "")
         f.create_dataset("meta/event_id", data=np.asarray(event_id, dtype=np.int64))
         f.create_dataset("meta/index", data=np.asarray(index, dtype=np.int64))
     return path
@@ -156,12 +152,16 @@ def read_predictions(path: str | Path, require: Sequence[str] = ()) -> Predictio
                 raise InputFileError(f"{path}: column '{column}' is missing; the file breaks the predictions contract")
         truth = {name: ds[()] for name, ds in f["truth"].items()}
         reco = {t: f[f"reco/{t}"][()] for t in targets}
+        sigma = {t: f[f"sigma/{t}"][()] for t in targets if f"sigma/{t}" in f}
+        if bool(f.attrs.get("uncertainty", False)) and len(sigma) != len(targets):
+            raise InputFileError(f"{path}: the file says it holds uncertainties, but 'sigma/' lacks "
+                                 f"{[t for t in targets if t not in sigma]}")
         if "meta/event_id" not in f or "meta/index" not in f:
             raise InputFileError(f"{path}: 'meta/event_id' or 'meta/index' is missing")
         event_id = f["meta/event_id"][()]
         index = f["meta/index"][()]
         n = event_id.shape[0]
-        for group, columns in (("truth", truth), ("reco", reco)):
+        for group, columns in (("truth", truth), ("reco", reco), ("sigma", sigma)):
             for name, values in columns.items():
                 if values.shape[0] != n:
                     raise InputFileError(f"{path}: '{group}/{name}' has {values.shape[0]} rows, 'meta/event_id' {n}")
@@ -172,6 +172,7 @@ def read_predictions(path: str | Path, require: Sequence[str] = ()) -> Predictio
             truth=truth,
             reco=reco,
             event_id=event_id,
+            sigma=sigma,
             index=index,
             config=config,
             tensor_file=str(f.attrs.get("tensor_file", "")),

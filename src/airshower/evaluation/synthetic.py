@@ -7,7 +7,18 @@ of the EPOS-LHC values, De Domenico et al., JCAP 07 (2013) 050). The reconstruct
 known smearing: Xmax + N(bias, sigma); lg E + lg(1 + N(e_bias, e_sigma)); the axis rotated
 by Gaussian angles of ``axis_sigma_deg`` in two perpendicular directions (so the opening
 angle is Rayleigh distributed, 68.27% quantile = 1.515 sigma); the core shifted by
-N(0, core_sigma) per coordinate (Rayleigh distance). Nothing here is a physics model.
+N(0, core_sigma) per coordinate (Rayleigh distance); ln A + N(ln_a_bias, ln_a_sigma).
+Nothing here is a physics model.
+
+``uncertainty=True`` adds the per-event standard deviation ``sigma`` of every reconstructed
+component, equal to the true spread of its smearing times ``sigma_scale``: a calibrated model
+(``sigma_scale`` 1) has pulls (rec - true) / sigma of width 1, an over-confident one
+(``sigma_scale`` < 1) wider pulls. Exact for Xmax, the core and ln A (Gaussian smearing); to
+first order for lg E (sigma of lg(1 + N(e_bias, e_sigma)) = e_sigma / ((1 + e_bias) ln 10)) and
+the axis components (sigma_j^2 = s^2 (1 - a_j^2) + s^4 a_j^2, s = axis_sigma_deg in rad, a_j
+the true component; the second term is the along-axis shrinking of the normalisation).
+The smearing of ln A is drawn after all other random numbers, so the other values of a
+given seed do not depend on it.
 """
 
 from __future__ import annotations
@@ -17,7 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from airshower.evaluation.prediction_file import Predictions, write_predictions, zenith_deg
+from airshower.evaluation.prediction_file import Predictions, write_predictions
+from airshower.targets import zenith_deg
 
 MASSES = np.array([1, 4, 14, 56])
 XMAX_SPREAD = {1: 60.0, 4: 45.0, 14: 30.0, 56: 20.0}
@@ -48,8 +60,12 @@ def synthetic_predictions(
     energy_sigma: float = 0.1,
     axis_sigma_deg: float = 0.5,
     core_sigma: float = 50.0,
+    ln_a_bias: float = 0.0,
+    ln_a_sigma: float = 0.6,
     targets: tuple[str, ...] = ("xmax", "lg_energy", "axis", "core"),
     masses: np.ndarray | None = None,
+    uncertainty: bool = False,
+    sigma_scale: float = 1.0,
 ) -> Predictions:
     """``n`` events with known truth and reconstruction (see the module docstring)."""
     rng = np.random.default_rng(seed)
@@ -61,7 +77,8 @@ def synthetic_predictions(
     spread = np.vectorize(XMAX_SPREAD.get)(mass).astype(np.float64)
     xmax = mean_xmax(lg_e, mass) + spread * rng.standard_normal(n)
     core = rng.uniform(-750.0, 750.0, size=(n, 2))
-    truth = {"xmax": xmax, "lg_energy": lg_e, "axis": axis, "core": core, "mass": mass.astype(np.float64)}
+    truth = {"xmax": xmax, "lg_energy": lg_e, "axis": axis, "core": core, "ln_a": np.log(mass.astype(np.float64)),
+             "mass": mass.astype(np.float64)}
     truth["zenith"] = zenith_deg(axis)
 
     u, v = _perpendiculars(axis)
@@ -75,16 +92,30 @@ def synthetic_predictions(
         "axis": axis_rec,
         "core": core + core_sigma * rng.standard_normal((n, 2)),
     }
+    reco_all["ln_a"] = truth["ln_a"] + ln_a_bias + ln_a_sigma * rng.standard_normal(n)
     reco = {t: reco_all[t] for t in targets}
+    sigma: dict[str, np.ndarray] = {}
+    if uncertainty:
+        s_rad = np.radians(axis_sigma_deg)
+        smearing = {
+            "xmax": np.full(n, xmax_sigma),
+            "lg_energy": np.full(n, energy_sigma / ((1.0 + energy_bias) * np.log(10.0))),
+            "axis": np.sqrt(s_rad**2 * (1.0 - axis**2) + s_rad**4 * axis**2),
+            "core": np.full((n, 2), core_sigma),
+            "ln_a": np.full(n, ln_a_sigma),
+        }
+        sigma = {t: sigma_scale * smearing[t] for t in reco}
     return Predictions(
         model=model,
         dataset=dataset,
         targets=tuple(t for t in reco_all if t in reco),
         truth=truth,
         reco=reco,
+        sigma=sigma,
         event_id=np.arange(n, dtype=np.int64),
         index=np.arange(n, dtype=np.int64),
-        config={"synthetic": {"seed": seed, "xmax_bias": xmax_bias, "xmax_sigma": xmax_sigma}},
+        config={"synthetic": {"seed": seed, "xmax_bias": xmax_bias, "xmax_sigma": xmax_sigma,
+                              "uncertainty": uncertainty, "sigma_scale": sigma_scale}},
     )
 
 
@@ -100,6 +131,7 @@ def write_synthetic(path: str | Path, n: int, **kwargs: Any) -> Predictions:
         event_id=pred.event_id,
         index=pred.index,
         config=pred.config,
+        sigma=pred.sigma,
     )
     pred.path = Path(path)
     return pred

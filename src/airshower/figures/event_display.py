@@ -32,7 +32,8 @@ from matplotlib.patches import RegularPolygon
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
 from airshower.errors import InputFileError
-from airshower.evaluation.metrics import PRIMARIES, opening_angle_deg
+from airshower.evaluation.metrics import PRIMARIES
+from airshower.targets import opening_angle_deg
 from airshower.evaluation.prediction_file import Predictions
 from airshower.figures.paper_style import GCM2, model_style, width_in
 from airshower.hexgrid import SPACING_M, axial_to_xy

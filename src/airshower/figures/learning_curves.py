@@ -5,7 +5,8 @@ Reads the ``history.csv`` columns ``epoch``, ``train_loss``, ``val_loss`` and ``
 loss is averaged over the epoch with augmentation, the validation loss is taken after it,
 so the two need not cross where a textbook says). Losses are in the trainer's
 standardised units and comparable between models only when they train the same targets
-with the same loss weights.
+with the same loss weights. The axis is logarithmic unless a loss is zero or negative: the
+Gaussian negative log-likelihood of networks with an uncertainty head can be.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ def plot_learning_curves(study: Study, width: str) -> Figure:
     """Two panels: loss vs epoch, and loss vs cumulative training time [min]."""
     fig, axes = new_figure(width, aspect=0.42 if width == "double" else 0.62, ncols=2, sharey=True)
     drawn = False
+    positive = True
     for m in study.models:
         h = m.history
         epoch = _column(h, "epoch")
@@ -37,6 +39,9 @@ def plot_learning_curves(study: Study, width: str) -> Figure:
         seconds = _column(h, "seconds", "epoch_seconds", "time_s")
         if epoch is None or (val is None and train is None):
             continue
+        for losses in (val, train):
+            if losses is not None and np.nanmin(losses) <= 0:
+                positive = False
         style = model_style(m.index)
         minutes = np.nancumsum(seconds) / 60.0 if seconds is not None else None
         for ax, x in ((axes[0, 0], epoch), (axes[0, 1], minutes)):
@@ -51,7 +56,7 @@ def plot_learning_curves(study: Study, width: str) -> Figure:
         note(axes[0, 0], "no training history")
         return fig
     for ax in axes[0]:
-        ax.set_yscale("log")
+        ax.set_yscale("log" if positive else "linear")
     axes[0, 0].set_xlabel("epoch")
     axes[0, 1].set_xlabel("training time [min]")
     axes[0, 0].set_ylabel("loss (standardised)")

@@ -10,13 +10,24 @@ first nominal), the products laid out in :mod:`airshower.figures.study` and writ
 ``headline``                    resolution vs parameters, wall time and GPU hours
 ``learning_curves``             training and validation loss vs epoch and training time
 ``merit_factor``                p/Fe merit factor of reconstructed and true Xmax vs lg E
+``targets_vs_energy``           resolution and bias of every other target vs lg E (energy in
+                                percent, axis and core 68% containment, ln A with its merit factor)
+``xmax_vs_zenith``              Xmax resolution and bias vs true zenith angle
+``xmax_per_primary``            Xmax resolution and bias vs lg E, one column per p, He, N, Fe
+``calibration``                 width of the pulls (rec - true) / sigma vs lg E, per target
+                                trained with an uncertainty (1: calibrated)
 ``model_dependence``            bias shift, each other test set minus the nominal one
                                 (only when ``test_datasets`` names more than one)
 ``example_event``               footprint (signal, start time), traces, reconstructions
 ``xmax_2d_{model}``             reconstructed vs true Xmax, per model
 ``xmax_distributions_{model}``  reconstructed Xmax per primary, per model
 ``summary.csv|md|tex``          one row per model (:mod:`airshower.figures.summary`)
+``targets.csv|md|tex``          one row per model and reconstructed target: resolution, bias,
+                                merit factor, pull width (:mod:`airshower.figures.target_summary`)
 ==============================  =============================================================
+
+Every figure is always written: one whose data no model has (a study that trains Xmax only,
+models without uncertainties) shows a note saying so.
 
 :func:`output_files` lists them (the Snakemake rule declares exactly these outputs).
 Plotting modules are imported inside the functions so that ``airshower --help`` stays fast.
@@ -31,10 +42,21 @@ from typing import Any
 
 from airshower.errors import ConfigError
 
-FIGURES = ("xmax_resolution", "xmax_bias", "headline", "learning_curves", "merit_factor", "example_event")
+FIGURES = (
+    "xmax_resolution",
+    "xmax_bias",
+    "headline",
+    "learning_curves",
+    "merit_factor",
+    "targets_vs_energy",
+    "xmax_vs_zenith",
+    "xmax_per_primary",
+    "calibration",
+    "example_event",
+)
 MODEL_DEPENDENCE = "model_dependence"
 PER_MODEL = ("xmax_2d", "xmax_distributions")
-TABLES = ("summary.csv", "summary.md", "summary.tex")
+TABLES = ("summary.csv", "summary.md", "summary.tex", "targets.csv", "targets.md", "targets.tex")
 
 
 def figure_stems(models: Sequence[str], datasets: Sequence[str]) -> list[str]:
@@ -76,7 +98,14 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     from airshower.figures.learning_curves import plot_learning_curves
     from airshower.figures.paper_style import paper_style, save_figure
     from airshower.figures.performance import plot_merit_factor, plot_model_dependence, plot_xmax_vs_energy
+    from airshower.figures.reconstruction import (
+        plot_calibration,
+        plot_targets_vs_energy,
+        plot_xmax_vs_energy_per_primary,
+        plot_xmax_vs_zenith,
+    )
     from airshower.figures.summary import summary_rows, write_csv, write_latex, write_markdown
+    from airshower.figures.target_summary import write_target_tables
 
     out_dir = Path(out_dir)
     width, formats, dpi = figures["width"], list(figures["formats"]), int(figures["dpi"])
@@ -98,6 +127,10 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
         save(plot_headline(study, stat, figures["headline_lg_energy"], width), "headline")
         save(plot_learning_curves(study, width), "learning_curves")
         save(plot_merit_factor(study, width), "merit_factor")
+        save(plot_targets_vs_energy(study, stat, width), "targets_vs_energy")
+        save(plot_xmax_vs_zenith(study, stat, width), "xmax_vs_zenith")
+        save(plot_xmax_vs_energy_per_primary(study, stat, width), "xmax_per_primary")
+        save(plot_calibration(study, width), "calibration")
         if len(study.datasets) > 1:
             save(plot_model_dependence(study, width), MODEL_DEPENDENCE)
         for m in study.models:
@@ -113,6 +146,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     written.append(write_csv(out_dir / "summary.csv", rows))
     written.append(write_markdown(out_dir / "summary.md", study, rows, energies, stat))
     written.append(write_latex(out_dir / "summary.tex", study, rows, energies, stat))
+    written.extend(write_target_tables(out_dir, study, stat))
     return written
 
 

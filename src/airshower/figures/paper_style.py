@@ -7,6 +7,9 @@
   list picks from the colour-blind-safe Okabe-Ito palette (Okabe & Ito 2008,
   https://jfly.uni-koeln.de/color/).
 * Primaries: p red, He orange, N green, Fe blue (light to heavy, warm to cold).
+* Targets: :func:`residual_style` gives each target's residual symbol, the scale and unit
+  it is shown in (the relative energy residual in percent) and the decimals of tables;
+  :func:`stat_label` names a statistic of it.
 
 :func:`save_figure` writes every configured format (``figures.formats``) atomically.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
@@ -36,6 +40,44 @@ PRIMARY_LABELS = {"p": "p", "He": "He", "N": "N", "Fe": "Fe", "all": "all"}
 XMAX_LABEL = r"$X_\mathrm{max}$"
 GCM2 = r"g/cm$^2$"
 LGE_LABEL = r"$\lg(E/\mathrm{eV})$"
+ZENITH_LABEL = r"zenith angle $\theta$ [deg]"
+
+
+@dataclass(frozen=True)
+class ResidualStyle:
+    """How a target's residual is shown: mathtext symbol (no $), scale and unit of the shown values, table decimals."""
+
+    title: str
+    symbol: str
+    scale: float
+    unit: str
+    digits: int
+
+
+RESIDUAL_STYLES: dict[str, ResidualStyle] = {
+    "xmax": ResidualStyle(XMAX_LABEL, r"\Delta X_\mathrm{max}", 1.0, "g/cm2", 1),
+    "lg_energy": ResidualStyle("energy", r"\Delta E/E", 100.0, "%", 1),
+    "axis": ResidualStyle("direction", r"\psi", 1.0, "deg", 2),
+    "core": ResidualStyle("core", r"\Delta r", 1.0, "m", 0),
+    "ln_a": ResidualStyle(r"$\ln A$", r"\Delta \ln A", 1.0, "", 2),
+}
+STAT_SYMBOLS = {"std": r"\sigma({s})", "half68": r"\frac{{1}}{{2}}\,w_{{68}}({s})", "bias": r"\langle {s} \rangle",
+                "q68": r"{{{s}}}_{{68}}"}
+
+
+def residual_style(target: str, residual_unit: str = "1") -> ResidualStyle:
+    """The :class:`ResidualStyle` of a target (a plain one, in its residual unit, for targets not listed)."""
+    if target in RESIDUAL_STYLES:
+        return RESIDUAL_STYLES[target]
+    name = target.replace("_", r"\_")
+    return ResidualStyle(target, rf"\Delta\,\mathrm{{{name}}}", 1.0, "" if residual_unit == "1" else residual_unit, 2)
+
+
+def stat_label(stat: str, symbol: str, unit: str = "") -> str:
+    """Axis label of a statistic of a residual, e.g. sigma(Delta Xmax) [g/cm2] (no unit: no brackets)."""
+    text = "$" + STAT_SYMBOLS[stat].format(s=symbol) + "$"
+    shown = GCM2 if unit == "g/cm2" else unit
+    return f"{text} [{shown}]" if shown else text
 
 
 def width_in(width: str) -> float:
@@ -109,8 +151,14 @@ def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[s
 
 
 def model_legend(fig: Figure, ax: object, width: str, extra: Sequence[tuple[object, str]] = ()) -> None:
-    """The legend of the models (handles of ``ax``, plus ``extra``) above the panels, outside the data."""
-    handles, labels = ax.get_legend_handles_labels()  # type: ignore[attr-defined]
+    """The legend of the models (handles of ``ax``, or of every axes of an array, plus ``extra``) above the panels."""
+    handles: list[object] = []
+    labels: list[str] = []
+    for one in ax.flat if hasattr(ax, "flat") else [ax]:  # type: ignore[attr-defined]
+        for handle, label in zip(*one.get_legend_handles_labels(), strict=True):
+            if label not in labels:
+                handles.append(handle)
+                labels.append(label)
     for handle, label in extra:
         handles.append(handle)
         labels.append(label)

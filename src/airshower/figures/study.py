@@ -27,6 +27,7 @@ from airshower.errors import InputFileError
 from airshower.evaluation.metrics import read_metrics
 from airshower.evaluation.prediction_file import Predictions, read_predictions
 from airshower.io.files import read_json, require_file
+from airshower.targets import TARGETS
 
 # train_info.json: the quantity -> keys it may be stored under (first found wins)
 TRAIN_INFO_KEYS: dict[str, tuple[str, ...]] = {
@@ -171,9 +172,43 @@ def load_study(
     )
 
 
+def quantity(metrics: Mapping[str, Any], target: str, block: str | None = None) -> Any:
+    """``quantities[target]`` of one metrics dict, or its ``block`` (e.g. ``merit_factor``); None when absent."""
+    q = metrics.get("quantities", {}).get(target)
+    if q is None or block is None:
+        return q
+    return q.get(block)
+
+
 def xmax_entries(metrics: Mapping[str, Any], primary: str = "all") -> list[dict[str, Any]] | None:
     """The Xmax ``bins`` list of one metrics dict and primary (None if Xmax is not reconstructed)."""
-    q = metrics.get("quantities", {}).get("xmax")
-    if q is None:
-        return None
-    return q["per_primary"][primary]["bins"]
+    return target_entries(metrics, "xmax", primary)
+
+
+def target_entries(metrics: Mapping[str, Any], target: str, primary: str = "all") -> list[dict[str, Any]] | None:
+    """The energy ``bins`` of a target's residual for one primary (None if the target is not reconstructed)."""
+    q = quantity(metrics, target)
+    return None if q is None else q["per_primary"][primary]["bins"]
+
+
+def block_entries(metrics: Mapping[str, Any], target: str, block: str) -> list[dict[str, Any]] | None:
+    """The ``bins`` of a target's ``vs_zenith``, ``merit_factor`` or ``calibration`` block (None if absent)."""
+    b = quantity(metrics, target, block)
+    return None if b is None else b["bins"]
+
+
+def true_merit_factor(entry: Mapping[str, Any]) -> float | None:
+    """The ``true`` merit factor of a merit-factor entry: ``inf`` where the truth has no spread
+    within a primary (ln A: the metrics report null, :func:`airshower.evaluation.merit.merit_factor`),
+    None without events."""
+    value = entry.get("true")
+    if value is None:
+        enough = min(entry.get("count_p") or 0, entry.get("count_fe") or 0) >= 2
+        return math.inf if enough and "true" in entry else None
+    return float(value)
+
+
+def resolution_stat(target: str, stat: str) -> str:
+    """The resolution statistic shown for a target: ``stat`` where it has it, else its first non-bias one (q68)."""
+    stats = TARGETS[target].statistics
+    return stat if stat in stats else next((s for s in stats if s != "bias"), stats[0])

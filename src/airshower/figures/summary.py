@@ -9,6 +9,9 @@ the nominal test set: Xmax resolution (``figures.resolution`` statistic) and bia
 The CSV also carries the merit factor of true Xmax in the same bin (the ceiling a
 reconstruction can reach); the Markdown and LaTeX tables state it in their caption line.
 Empty cells: not recorded or not reconstructed.
+
+The layout helpers (:func:`write_csv`, :func:`plus_minus`, :func:`markdown_table`,
+:func:`latex_table`) also write the per-target table, :mod:`airshower.figures.target_summary`.
 """
 
 from __future__ import annotations
@@ -21,16 +24,13 @@ from typing import Any
 
 from airshower.atomic import write_text
 from airshower.evaluation.binned import bin_containing
-from airshower.figures.study import ModelRecord, Study
+from airshower.figures.study import ModelRecord, Study, block_entries, xmax_entries
 
 
 def _bin(record: ModelRecord, dataset: str, block: str, lg_energy: float) -> dict[str, Any] | None:
     metrics = record.metrics[dataset]
-    if block == "merit_factor":
-        mf = metrics.get("merit_factor")
-        return None if mf is None else bin_containing(mf["bins"], lg_energy)
-    q = metrics.get("quantities", {}).get("xmax")
-    return None if q is None else bin_containing(q["per_primary"]["all"]["bins"], lg_energy)
+    entries = block_entries(metrics, "xmax", block) if block == "merit_factor" else xmax_entries(metrics)
+    return None if entries is None else bin_containing(entries, lg_energy)
 
 
 def energy_key(lg_energy: float) -> str:
@@ -103,12 +103,43 @@ def _si(value: float | None, unit_steps: Sequence[tuple[float, str]]) -> str:
 COUNT_STEPS = ((1e9, " G"), (1e6, " M"), (1e3, " k"))
 
 
-def _pm(value: float | None, err: float | None, digits: int, tex: bool) -> str:
+def plus_minus(value: float | None, err: float | None, digits: int, tex: bool, scale: float = 1.0) -> str:
+    """``value ± err`` (times ``scale``) with ``digits`` decimals; LaTeX math when ``tex``; empty for None."""
     if value is None:
         return ""
     pm = r" \pm " if tex else " ± "
-    text = f"{value:.{digits}f}" + ("" if err is None else f"{pm}{err:.{digits}f}")
+    text = f"{value * scale:.{digits}f}" + ("" if err is None else f"{pm}{err * scale:.{digits}f}")
     return f"${text}$" if tex else text
+
+
+def tex_text(text: str) -> str:
+    """Plain text made safe for LaTeX (underscores, percent signs; quotes dropped)."""
+    return text.replace("_", r"\_").replace("%", r"\%").replace("'", "")
+
+
+def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], caption: str, left: int = 1) -> str:
+    """A Markdown table (the first ``left`` columns left-aligned, the others right) and its caption line."""
+    lines = ["| " + " | ".join(header) + " |",
+             "|" + "|".join(["---"] * left + ["---:"] * (len(header) - left)) + "|"]
+    lines += ["| " + " | ".join(cells) + " |" for cells in body]
+    return "\n".join(lines) + "\n\n" + caption + "\n"
+
+
+def latex_table(header: Sequence[str], body: Sequence[Sequence[str]], caption: str, label: str, left: int = 1) -> str:
+    """A booktabs ``table*`` (needs ``\\usepackage{booktabs}``); ``caption`` is plain text, escaped here."""
+    lines = [
+        r"\begin{table*}",
+        r"\centering",
+        r"\caption{" + tex_text(caption) + "}",
+        r"\label{tab:" + label.replace("_", "-") + "}",
+        r"\begin{tabular}{" + "l" * left + "r" * (len(header) - left) + "}",
+        r"\toprule",
+        " & ".join(header) + r" \\",
+        r"\midrule",
+    ]
+    lines += [" & ".join(cells) + r" \\" for cells in body]
+    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table*}"]
+    return "\n".join(lines) + "\n"
 
 
 def _hours(value: float | None) -> str:
@@ -132,7 +163,7 @@ def _table(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[floa
         if r["best_epoch"] is not None and epochs:
             epochs += f" ({r['best_epoch']})"
         cells = [
-            r["model"].replace("_", r"\_") if tex else r["model"],
+            tex_text(r["model"]) if tex else r["model"],
             _si(r["parameters"], COUNT_STEPS),
             _si(r["flops_per_event"], COUNT_STEPS),
             _hours(r["wall_hours"]),
@@ -142,9 +173,9 @@ def _table(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[floa
         for e in energies:
             k = energy_key(e)
             cells += [
-                _pm(r[f"xmax_resolution_{k}"], r[f"xmax_resolution_{k}_err"], 1, tex),
-                _pm(r[f"xmax_bias_{k}"], r[f"xmax_bias_{k}_err"], 1, tex),
-                _pm(r[f"merit_factor_{k}"], r[f"merit_factor_{k}_err"], 2, tex),
+                plus_minus(r[f"xmax_resolution_{k}"], r[f"xmax_resolution_{k}_err"], 1, tex),
+                plus_minus(r[f"xmax_bias_{k}"], r[f"xmax_bias_{k}_err"], 1, tex),
+                plus_minus(r[f"merit_factor_{k}"], r[f"merit_factor_{k}_err"], 2, tex),
             ]
         body.append(cells)
     return header, body
@@ -172,26 +203,11 @@ def write_markdown(path: str | Path, study: Study, rows: Sequence[dict[str, Any]
                    stat: str) -> Path:
     """A Markdown table for the README or a report."""
     header, body = _table(study, rows, energies, tex=False)
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
-    lines += ["| " + " | ".join(cells) + " |" for cells in body]
-    return write_text(path, "\n".join(lines) + "\n\n" + _caption(study, rows, energies, stat) + "\n")
+    return write_text(path, markdown_table(header, body, _caption(study, rows, energies, stat)))
 
 
 def write_latex(path: str | Path, study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float],
                 stat: str) -> Path:
     """A booktabs table (needs ``\\usepackage{booktabs}``) ready to ``\\input`` in a paper."""
     header, body = _table(study, rows, energies, tex=True)
-    caption = _caption(study, rows, energies, stat).replace("_", r"\_").replace("%", r"\%").replace("'", "")
-    lines = [
-        r"\begin{table*}",
-        r"\centering",
-        r"\caption{" + caption + "}",
-        r"\label{tab:" + study.name.replace("_", "-") + "-summary}",
-        r"\begin{tabular}{l" + "r" * (len(header) - 1) + "}",
-        r"\toprule",
-        " & ".join(header) + r" \\",
-        r"\midrule",
-    ]
-    lines += [" & ".join(cells) + r" \\" for cells in body]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table*}"]
-    return write_text(path, "\n".join(lines) + "\n")
+    return write_text(path, latex_table(header, body, _caption(study, rows, energies, stat), f"{study.name}-summary"))

@@ -332,6 +332,25 @@ def _layout(keys: set[str], path: Path) -> str:
     raise InputFileError(f"{path}: tree '{TREE}' has no station branches ('station.id' or 'station_id')")
 
 
+def truth_present(path: str | Path, fields: Sequence[str]) -> bool:
+    """Whether the events file holds the Monte-Carlo truth ``fields``: all (True) or none (False).
+
+    Truth is optional (real data have none); a file with some but not all of them breaks the
+    contract: :class:`InputFileError` naming the missing branches.
+    """
+    path = Path(path)
+    try:
+        with uproot.open(path) as handle:
+            keys = set(handle[TREE].keys())
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input here
+        raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+    missing = [f for f in fields if f not in keys]
+    if missing and len(missing) < len(fields):
+        raise InputFileError(f"{path}: tree '{TREE}' holds part of the Monte-Carlo truth; it lacks {missing} "
+                             "(a file has all truth fields or none)")
+    return not missing
+
+
 def _branch_names(keys: set[str], path: Path, event_fields: Sequence[str], station_fields: Sequence[str]) -> list[str]:
     """Names to read for these fields; raises InputFileError naming every missing branch."""
     layout = _layout(keys, path)

@@ -13,8 +13,12 @@ What a reader gets (N events, G x G window of axial cells, T trace bins), throug
 * ``targets/xmax`` (N,) [g/cm2]; ``targets/lg_energy`` (N,) [lg(E/eV)];
   ``targets/axis`` (N, 3) unit vector pointing to where the shower comes from,
   (sin th cos ph, sin th sin ph, cos th) of the truth zenith th and azimuth ph;
-  ``targets/core`` (N, 2) [m] relative to the hottest station; ``targets/mass`` (N,) A
-  (float32 on disk except mass: int32)
+  ``targets/core`` (N, 2) [m] relative to the hottest station; ``targets/ln_a`` (N,) ln of
+  the mass number; ``targets/mass`` (N,) A (float32 on disk except mass: int32). The
+  columns are those of :data:`airshower.targets.TRUTH_COLUMNS`; a reader takes whichever
+  the file holds (files made before a target existed lack it); events without Monte-Carlo
+  truth (measured data) make a file without the ``targets/`` group (attribute ``truth``
+  false): it can be reconstructed, not trained on or evaluated
 * ``meta/event_id`` (N,) int64, ``meta/source`` (N,) int32 index into the ``sources``
   attribute, ``meta/n_outside`` (N,) int32 triggered stations that fell outside the window,
   ``meta/t5`` (N,) bool (6T5 flag of the events file), ``meta/hottest_station`` (N,) int32
@@ -78,6 +82,7 @@ import numpy as np
 
 from airshower.errors import InputFileError
 from airshower.io.files import open_hdf5
+from airshower.targets import TRUTH_COLUMNS
 
 if TYPE_CHECKING:  # torch is imported lazily: the convert stage's environment has no torch
     from airshower.batch import Batch
@@ -95,13 +100,9 @@ class StationState(IntEnum):
     SATURATED = 4  # triggered and saturated
 
 
-TARGETS: dict[str, tuple[tuple[int, ...], str]] = {
-    "xmax": ((), "float32"),
-    "lg_energy": ((), "float32"),
-    "axis": ((3,), "float32"),
-    "core": ((2,), "float32"),
-    "mass": ((), "int32"),
-}
+# the ``targets/`` group: every target of :mod:`airshower.targets` and the truth-only mass
+# (the registry's own dict, so that a registered target is written too)
+TARGETS: dict[str, tuple[tuple[int, ...], str]] = TRUTH_COLUMNS
 META: dict[str, tuple[tuple[int, ...], str]] = {
     "event_id": ((), "int64"),
     "source": ((), "int32"),
@@ -166,7 +167,8 @@ class TensorWriter:
     Use as a context manager; if the block raises, the temporary file is removed and nothing
     is left under the final name. ``sources``: list of dicts (path, size, sha256, events...);
     ``config``: what made the file (stored as JSON). ``sources`` may be updated before the
-    block ends (events per file are known only then).
+    block ends (events per file are known only then). ``truth``: the file holds the
+    ``targets/`` group (events without Monte-Carlo truth, e.g. measured data, have none).
     """
 
     def __init__(
@@ -180,6 +182,7 @@ class TensorWriter:
         config: Mapping[str, Any] | None = None,
         compression: str = "gzip",
         trace_compression: str = "none",
+        truth: bool = True,
     ) -> None:
         if trace_dtype not in TRACE_DTYPES:
             raise ValueError(f"trace_dtype must be one of {TRACE_DTYPES}, got {trace_dtype!r}")
@@ -196,6 +199,7 @@ class TensorWriter:
         self.trace_dtype = trace_dtype
         self.sources = [dict(s) for s in sources]
         self.config = dict(config or {})
+        self.truth = bool(truth)
         self.n_events = 0
         self.n_rows = 0
         self._file: h5py.File | None = None
@@ -229,7 +233,8 @@ class TensorWriter:
         )
         ds["inputs/traces/offsets"][0] = 0
         per_event = dict(_window_datasets(g))
-        per_event.update({f"targets/{k}": v for k, v in TARGETS.items()})
+        if self.truth:
+            per_event.update({f"targets/{k}": v for k, v in TARGETS.items()})
         per_event.update({f"meta/{k}": v for k, v in META.items()})
         for name, (shape, dtype) in per_event.items():
             row = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
@@ -252,7 +257,10 @@ class TensorWriter:
             "start_time": (chunk.start_time, (n, g, g)), "state": (chunk.state, (n, g, g)),
             "position": (chunk.position, (n, g, g, 3)),
         }
-        expect.update({f"targets.{k}": (chunk.targets.get(k), (n, *s)) for k, (s, _) in TARGETS.items()})
+        if self.truth:
+            expect.update({f"targets.{k}": (chunk.targets.get(k), (n, *s)) for k, (s, _) in TARGETS.items()})
+        elif chunk.targets:
+            raise ValueError(f"TensorWriter.append: targets {sorted(chunk.targets)} for a file without truth")
         expect.update({f"meta.{k}": (chunk.meta.get(k), (n, *s)) for k, (s, _) in META.items()})
         for name, (value, shape) in expect.items():
             if value is None or tuple(value.shape) != shape:
@@ -271,7 +279,7 @@ class TensorWriter:
         self._extend("inputs/start_time", chunk.start_time)
         self._extend("inputs/state", chunk.state)
         self._extend("inputs/position", chunk.position)
-        for k in TARGETS:
+        for k in TARGETS if self.truth else ():
             self._extend(f"targets/{k}", chunk.targets[k])
         for k in META:
             self._extend(f"meta/{k}", chunk.meta[k])
@@ -295,6 +303,7 @@ class TensorWriter:
         attrs["trace_dtype"] = self.trace_dtype
         attrs["compression"] = json.dumps({"traces": self.trace_compression, "other": self.compression})
         attrs["n_events"] = self.n_events
+        attrs["truth"] = self.truth
         attrs["sources"] = json.dumps(self.sources, sort_keys=True)
         attrs["config"] = json.dumps(self.config, sort_keys=True)
         attrs["package_version"] = str(__version__)

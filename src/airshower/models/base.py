@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from airshower.batch import Batch
-from airshower.models.heads import check_targets
+from airshower.models.heads import RegressionHead, check_targets
 from airshower.models.hyperparams import Param
 
 
@@ -18,19 +18,34 @@ class AirshowerModel(nn.Module):
 
     Subclasses declare ``TYPE`` (the config's ``type``) and ``HYPERPARAMETERS``; the
     registry validates a config entry against them and calls ``cls(grid_size, trace_bins,
-    targets, **hyperparameters)``. ``self.hyperparameters`` keeps the resolved values
-    (for provenance records).
+    targets, uncertainty=..., **hyperparameters)``. ``self.hyperparameters`` keeps the
+    resolved values (for provenance records). ``uncertainty``: the head also returns a
+    log-variance per target (:class:`~airshower.models.heads.RegressionHead`); a class that
+    cannot give one sets ``SUPPORTS_UNCERTAINTY = False`` and the registry refuses the request.
     """
 
     TYPE: ClassVar[str] = ""
     HYPERPARAMETERS: ClassVar[dict[str, Param]] = {}
+    SUPPORTS_UNCERTAINTY: ClassVar[bool] = True
 
-    def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hyperparameters: Any) -> None:
+    def __init__(
+        self,
+        grid_size: int,
+        trace_bins: int,
+        targets: Sequence[str],
+        uncertainty: bool = False,
+        **hyperparameters: Any,
+    ) -> None:
         super().__init__()
         self.grid_size = int(grid_size)
         self.trace_bins = int(trace_bins)
         self.targets = check_targets(targets)
+        self.uncertainty = bool(uncertainty)
         self.hyperparameters = dict(hyperparameters)
+
+    def make_head(self, in_features: int, hidden: Sequence[int], dropout: float) -> RegressionHead:
+        """The regression head of this network's targets (with log-variances when ``uncertainty``)."""
+        return RegressionHead(in_features, self.targets, hidden, dropout, uncertainty=self.uncertainty)
 
     @classmethod
     def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:

@@ -19,7 +19,7 @@ from torch import nn
 from airshower.batch import Batch
 from airshower.models.base import AirshowerModel
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.heads import HEAD_PARAMS, RegressionHead
+from airshower.models.heads import HEAD_PARAMS
 from airshower.models.hexconv import HexConv2d
 from airshower.models.hyperparams import Param
 from airshower.models.trace_encoders import ConvTraceEncoder, TraceEncoder
@@ -86,7 +86,7 @@ class StationGridNetwork(AirshowerModel):
     def _build_body(self, hp: dict[str, Any]) -> None:
         in_channels = self.encoder.out_features + N_STATION_FEATURES
         self.body = HexConvBody(in_channels, hp["conv_channels"], hp["kernel_radius"], self.grid_size, hp["readout"])
-        self.head = RegressionHead(self.body.out_features, self.targets, hp["head_hidden"], hp["dropout"])
+        self.head = self.make_head(self.body.out_features, hp["head_hidden"], hp["dropout"])
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         traces = trace_input(batch)

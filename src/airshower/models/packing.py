@@ -60,9 +60,15 @@ def pad_groups(
 
     Rows keep their order within a group. Returns (padded, valid (n_groups, L_max) bool,
     dest (N,) flat position of each row in the padded tensor). L_max >= 1 even with no rows.
+
+    L_max is the one value read back from the device (a single scalar). The counts are an
+    ``index_add_`` rather than ``torch.bincount`` and L_max an ``.item()`` rather than a
+    Python ``int``, so that ``torch.export`` traces L_max as a data-dependent size instead of
+    baking in the value of its example batch (:mod:`airshower.export`).
     """
-    counts = torch.bincount(group, minlength=n_groups)
-    l_max = max(int(counts.max()), 1) if counts.numel() else 1
+    counts = torch.zeros(n_groups, dtype=group.dtype, device=group.device).index_add_(0, group, torch.ones_like(group))
+    l_max = counts.max().clamp_min(1).item() if n_groups > 0 else 1
+    torch._check(l_max >= 1)
     order = torch.argsort(group, stable=True)
     sorted_group = group.index_select(0, order)
     starts = torch.cumsum(counts, 0) - counts

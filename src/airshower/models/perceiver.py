@@ -31,7 +31,6 @@ from airshower.models.features import (
     trace_input,
     working_mask,
 )
-from airshower.models.heads import RegressionHead
 from airshower.models.hyperparams import Param
 from airshower.models.packing import Packing, pad_groups
 from airshower.models.transformer import TRANSFORMER_PARAMS, CrossAttentionBlock, TransformerBlock, TransformerNetwork
@@ -76,7 +75,7 @@ class Perceiver(TransformerNetwork):
             for _ in range(hp["cross_layers"])
         )
         self.norm = nn.LayerNorm(dim)
-        self.head = RegressionHead(dim, self.targets, hp["head_hidden"], drop)
+        self.head = self.make_head(dim, hp["head_hidden"], drop)
 
     def tokens(self, batch: Batch) -> tuple[torch.Tensor, torch.Tensor]:
         """(B, L_max, dim) tokens of each event and their (B, L_max) validity."""
@@ -93,12 +92,12 @@ class Perceiver(TransformerNetwork):
         bins = self.value(sig.gather(traces).unsqueeze(-1)) + self.time[:t] + sig.gather(station).unsqueeze(1)
         tokens = torch.cat([bins.reshape(-1, bins.shape[-1]), rest.gather(station) + self.no_trace], dim=0)
         event = torch.cat([sig.event.repeat_interleave(t), rest.event])
-        padded, valid, _ = pad_groups(tokens, event, len(batch))
+        padded, valid, _ = pad_groups(tokens, event, batch.traces.shape[0])
         return padded, valid
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
         context, valid = self.tokens(batch)
-        x = self.latents.unsqueeze(0).expand(len(batch), -1, -1)
+        x = self.latents.unsqueeze(0).expand(batch.traces.shape[0], -1, -1)
         for cross, selfs in zip(self.cross, self.selfs):
             x = cross(x, context, valid)
             for block in selfs:

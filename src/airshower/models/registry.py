@@ -47,13 +47,19 @@ def resolve_hyperparameters(name: str, spec: Mapping[str, Any], grid_size: int, 
 
 
 def build_model(
-    name: str, spec: Mapping[str, Any], grid_size: int, trace_bins: int, targets: Sequence[str]
+    name: str,
+    spec: Mapping[str, Any],
+    grid_size: int,
+    trace_bins: int,
+    targets: Sequence[str],
+    uncertainty: bool = False,
 ) -> AirshowerModel:
     """The network of config entry ``models.<name>`` for G x G windows of T-bin traces.
 
     ``spec`` holds ``type`` (a key of :data:`MODEL_TYPES`), an optional ``training``
     sub-dict (ignored here) and the architecture's hyperparameters. ``targets`` are the
-    predicted quantities (xmax, lg_energy, axis, core); the model returns exactly these.
+    predicted quantities (names of :data:`airshower.targets.TARGETS`); the model returns
+    exactly these, and with ``uncertainty`` also their log-variances (``<target>_logvar``).
     """
     if not isinstance(grid_size, int) or grid_size < 3 or grid_size % 2 == 0:
         raise ConfigError(f"convert.grid_size = {grid_size!r}: expected an odd integer >= 3")
@@ -61,7 +67,13 @@ def build_model(
         raise ConfigError(f"simulation.trace_bins = {trace_bins!r}: expected an integer >= 1")
     targets = check_targets(targets)
     hp = resolve_hyperparameters(name, spec, grid_size, trace_bins)
-    return MODEL_TYPES[spec["type"]](grid_size, trace_bins, targets, **hp)
+    cls = MODEL_TYPES[spec["type"]]
+    if uncertainty and not cls.SUPPORTS_UNCERTAINTY:
+        raise ConfigError(
+            f"models.{name}: training.uncertainty = true, but architecture {spec['type']!r} has no "
+            f"uncertainty head; allowed with: {', '.join(k for k, c in MODEL_TYPES.items() if c.SUPPORTS_UNCERTAINTY)}"
+        )
+    return cls(grid_size, trace_bins, targets, uncertainty=bool(uncertainty), **hp)
 
 
 def hyperparameter_table(kind: str) -> str:

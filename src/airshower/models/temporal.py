@@ -181,7 +181,7 @@ class TemporalTransformer(TransformerNetwork):
         self._build_class_token_stack(dim, hp["station_layers"], hp)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        n_events = len(batch)
+        n_events = batch.traces.shape[0]
         codes = self.encoder(trace_input(batch), working_mask(batch.state))
         feats = torch.cat([codes, station_features(batch)], dim=-1)
         packing = Packing.from_mask(present_mask(batch.state))

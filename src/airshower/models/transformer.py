@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from airshower.models.base import AirshowerModel
-from airshower.models.heads import HEAD_PARAMS, RegressionHead
+from airshower.models.heads import HEAD_PARAMS
 from airshower.models.hyperparams import Param
 
 ATTENTION_MODES = ("fused", "materialized")
@@ -196,7 +196,7 @@ class TransformerNetwork(AirshowerModel):
             TransformerBlock(dim, hp["heads"], hp["mlp_ratio"], hp["dropout"], hp["attention"]) for _ in range(depth)
         )
         self.norm = nn.LayerNorm(dim)
-        self.head = RegressionHead(dim, self.targets, hp["head_hidden"], hp["dropout"])
+        self.head = self.make_head(dim, hp["head_hidden"], hp["dropout"])
 
     def _run_blocks(self, x: torch.Tensor, valid: torch.Tensor | None) -> torch.Tensor:
         """Tokens ``x`` (N, L, dim) with the class token put first, through the blocks: (N, 1 + L, dim).

@@ -77,7 +77,7 @@ class SpatialViT(TransformerNetwork):
         self._build_class_token_stack(dim, hp["depth"], hp)
 
     def forward(self, batch: Batch) -> dict[str, torch.Tensor]:
-        n_events = len(batch)
+        n_events = batch.traces.shape[0]
         codes = self.encoder(trace_input(batch), working_mask(batch.state))
         feats = torch.cat([codes, station_features(batch)], dim=-1)
         present = present_mask(batch.state)

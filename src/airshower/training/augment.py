@@ -6,8 +6,9 @@ symmetry ``k`` rotates by ``60 deg * (k % 6)`` about the hottest station, after 
 ``y -> -y`` for ``k >= 6``. A window tensor ``(B, G, G, ...)`` is moved cell by cell; cells
 that arrive from outside the G x G rhombus are filled as absent stations (state ABSENT,
 zero signal, time and position); cells within hexagonal distance G // 2 are never lost.
-Cartesian vectors -- station positions (x, y, z) [m], the shower axis (x, y, z) and the
-core (x, y) [m] -- have their x, y components transformed alike; z is unchanged.
+Cartesian vectors -- station positions (x, y, z) [m] and every target with horizontal
+components (:attr:`airshower.targets.Target.horizontal`: the shower axis (x, y, z), the core
+(x, y) [m]) -- have their x, y components transformed alike; z is unchanged.
 
 :class:`HexSymmetries` does the same as :func:`airshower.hexgrid.transform_fields` (a test
 checks that, for every k), for a whole batch with one symmetry per event, with its tables
@@ -23,6 +24,7 @@ import torch
 from airshower.batch import Batch
 from airshower.hexgrid import N_SYMMETRIES, window_sources, xy_matrix
 from airshower.io.tensors import StationState
+from airshower.targets import TARGETS
 
 __all__ = ["N_SYMMETRIES", "HexSymmetries"]
 
@@ -67,10 +69,10 @@ class HexSymmetries:
         index = self.src[k]
         m = self.matrices[k]
         targets = dict(batch.targets)
-        if "axis" in targets:
-            targets["axis"] = self._rotate_xy(targets["axis"], m)
-        if "core" in targets:
-            targets["core"] = self._rotate_xy(targets["core"], m)
+        for name, values in batch.targets.items():
+            target = TARGETS.get(name)
+            if target is not None and target.horizontal:
+                targets[name] = self._rotate_xy(values, m)
         return Batch(
             traces=self._move(batch.traces, index),
             start_time=self._move(batch.start_time, index),

@@ -7,7 +7,8 @@ dict) only, so that loading it never runs pickled code:
   (hash of what training depends on: config, model, tensors; see
   :func:`airshower.training.engine.fingerprint`)
 * ``model``: ``name``, ``spec`` (the ``models.<name>`` entry without ``training``),
-  ``grid_size``, ``trace_bins``, ``targets``
+  ``grid_size``, ``trace_bins``, ``targets``, ``uncertainty`` (bool: the head gives
+  log-variances; absent in checkpoints made before it existed, read as false)
 * ``epoch``: epochs completed; ``model_state``: weights after that epoch;
   ``best_model_state`` and ``best_epoch``: weights with the lowest validation loss so far
 * ``optimizer``, ``scheduler``, ``early_stopping``: their state dicts
@@ -78,9 +79,11 @@ def load_model(
 
     state = load_checkpoint(path, map_location="cpu")
     meta = state["model"]
-    model = build_model(meta["name"], dict(meta["spec"]), meta["grid_size"], meta["trace_bins"], list(meta["targets"]))
+    model = build_model(meta["name"], dict(meta["spec"]), meta["grid_size"], meta["trace_bins"],
+                        list(meta["targets"]), uncertainty=bool(meta.get("uncertainty", False)))
     key = {"best": "best_model_state", "last": "model_state"}[weights]
     model.load_state_dict(state[key])
     model.to(device).eval()
-    info = dict(meta, epoch=state["epoch"], best_epoch=state.get("best_epoch"))
+    info = dict(meta, epoch=state["epoch"], best_epoch=state.get("best_epoch"),
+                uncertainty=bool(meta.get("uncertainty", False)))
     return model, TargetNormaliser.from_state_dict(state["normaliser"]), info

@@ -79,7 +79,7 @@ from airshower.training.settings import model_entry, model_spec, resolve_trainin
 
 log = logging.getLogger("airshower.train")
 
-ModelBuilder = Callable[[str, dict, int, int, list], torch.nn.Module]
+ModelBuilder = Callable[..., torch.nn.Module]  # (name, spec, grid_size, trace_bins, targets, uncertainty=bool)
 HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "events_per_s")
 STATE_FILE = "last.pt"
 
@@ -364,7 +364,8 @@ def _run(
 
     torch.manual_seed(seed)
     builder = model_builder or default_builder()
-    raw = builder(model_name, copy.deepcopy(spec), grid, bins, list(targets)).to(dev)
+    raw = builder(model_name, copy.deepcopy(spec), grid, bins, list(targets),
+                  uncertainty=bool(settings["uncertainty"])).to(dev)
     n_params = _count_parameters(raw)
     flops = _flops_per_event(raw, as_model_input(example).to(dev), grid, bins) if ctx.is_main else None
 
@@ -433,7 +434,8 @@ def _run(
         settings["epochs"],
     )
     progress = sys.stderr.isatty()
-    meta = {"name": model_name, "spec": spec, "grid_size": grid, "trace_bins": bins, "targets": targets}
+    meta = {"name": model_name, "spec": spec, "grid_size": grid, "trace_bins": bins, "targets": targets,
+            "uncertainty": bool(settings["uncertainty"])}
     per_target_cols = [f"val_{t}" for t in targets]
 
     run_seconds = 0.0

@@ -1,9 +1,16 @@
 """The training loop: loss, optimiser, learning-rate schedule, early stopping, one epoch, validation.
 
-Loss: for each trained target the mean squared error between the prediction and the
-standardised target (:mod:`airshower.training.normalise`), averaged over the target's
+Loss: for each trained target the mean squared error between the prediction mu and the
+standardised target y (:mod:`airshower.training.normalise`), averaged over the target's
 components; the total is the sum of these weighted by ``training.loss_weights`` (1 where
 not given).
+
+With ``training.uncertainty`` the network also predicts a log-variance s = ln sigma^2 per
+component (standardised units) and the per-target term is the Gaussian negative
+log-likelihood without its constant, 0.5 * (s + (y - mu)^2 exp(-s)), averaged over the
+components (heteroscedastic regression: Nix & Weigend, Proc. IEEE ICNN 1994, 55; Kendall &
+Gal, NeurIPS 2017). Its minimum over s is at sigma^2 = (y - mu)^2 on average, so sigma is the
+network's estimate of its own per-event error; the loss can be negative.
 """
 
 from __future__ import annotations
@@ -22,7 +29,8 @@ from airshower.training import TrainingError
 from airshower.training.augment import HexSymmetries
 from airshower.training.device import autocast
 from airshower.training.distributed import DistContext, all_reduce_min, all_reduce_sum, any_true
-from airshower.training.normalise import TARGET_COMPONENTS, TargetNormaliser
+from airshower.targets import TARGETS, sigma_key
+from airshower.training.normalise import TargetNormaliser
 
 # steps between host synchronisations (loss check, progress bar) on a GPU; every step on the CPU
 GPU_SYNC_EVERY = 25
@@ -36,7 +44,11 @@ def loss_weights(settings: Mapping[str, Any]) -> dict[str, float]:
 def per_event_losses(
     pred: Mapping[str, torch.Tensor], target: Mapping[str, torch.Tensor], targets: list[str]
 ) -> dict[str, torch.Tensor]:
-    """Squared error per event (B,) of each target, averaged over its components (float32)."""
+    """Loss per event (B,) of each target, averaged over its components (float32).
+
+    The squared error, or the Gaussian negative log-likelihood when ``pred`` holds the
+    target's log-variance (:func:`airshower.targets.sigma_key`; see the module docstring).
+    """
     out = {}
     for t in targets:
         if t not in pred:
@@ -45,9 +57,14 @@ def per_event_losses(
         if p.shape != y.shape:
             raise TrainingError(
                 f"the model's prediction for {t!r} has shape {tuple(p.shape)}; expected {tuple(y.shape)} "
-                f"(batch, {TARGET_COMPONENTS[t]} component(s))"
+                f"(batch, {TARGETS[t].components} component(s))"
             )
-        out[t] = (p - y).pow(2).reshape(len(y), -1).mean(dim=1)
+        sq = (p - y).pow(2)
+        logvar = pred.get(sigma_key(t))
+        if logvar is not None:
+            logvar = logvar.float()
+            sq = 0.5 * (logvar + sq * torch.exp(-logvar))
+        out[t] = sq.reshape(len(y), -1).mean(dim=1)
     return out
 
 

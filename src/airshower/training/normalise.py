@@ -3,14 +3,18 @@
 The networks predict every target in standardised units ``z = (y - shift) / scale``
 (per component). Shift and scale come from the training split:
 
-* scalar targets (``xmax`` [g/cm2], ``lg_energy`` [lg(E/eV)]): mean and standard deviation;
-* ``core`` (x, y) [m]: shift 0 and one common scale, the RMS of the two components;
-* ``axis`` (x, y, z) unit vector: x and y as the core (shift 0, common RMS scale), z
-  (= cos zenith) by its mean and standard deviation.
+* every component by its mean and standard deviation, except
+* the horizontal components of a target (its leading ``horizontal`` components, the (x, y)
+  of ``axis`` and ``core`` in the window frame; :mod:`airshower.targets`): shift 0 and one
+  common scale, the RMS over these components.
 
 Horizontal components share one scale and no shift so that the standardisation commutes
 with the rotations and reflections of the hexagon (:mod:`airshower.training.augment`): a
 rotated target standardises to the rotated standardised target.
+
+A per-event uncertainty predicted as a log-variance s in standardised units becomes the
+standard deviation sigma = exp(s / 2) * scale in the target's physical unit
+(:meth:`TargetNormaliser.sigma`).
 """
 
 from __future__ import annotations
@@ -19,11 +23,9 @@ from collections.abc import Mapping
 
 import torch
 
+from airshower.targets import TARGETS, sigma_key
 from airshower.training import TrainingError
 
-# components of each target; the horizontal ones (shift 0, common scale) first
-TARGET_COMPONENTS: dict[str, int] = {"xmax": 1, "lg_energy": 1, "axis": 3, "core": 2}
-_HORIZONTAL: dict[str, int] = {"axis": 2, "core": 2}
 _MIN_SCALE = 1e-6
 
 
@@ -57,7 +59,7 @@ class TargetNormaliser:
     @classmethod
     def fit(cls, chunks: object, targets: list[str]) -> TargetNormaliser:
         """Fit on an iterable of target dicts (one pass; each a name -> (n,) or (n, k) tensor)."""
-        moments = {t: _Moments(TARGET_COMPONENTS[t]) for t in targets}
+        moments = {t: _Moments(TARGETS[t].components) for t in targets}
         for chunk in chunks:  # type: ignore[attr-defined]
             for t in targets:
                 moments[t].add(chunk[t])
@@ -69,7 +71,7 @@ class TargetNormaliser:
             mean = m.s1 / m.n
             var = (m.s2 / m.n - mean * mean).clamp_min(0.0)
             sh, sc = mean.clone(), var.sqrt()
-            h = _HORIZONTAL.get(t, 0)
+            h = TARGETS[t].horizontal
             if h:
                 sh[:h] = 0.0
                 sc[:h] = (m.s2[:h].sum() / (m.n * h)).sqrt()
@@ -104,6 +106,23 @@ class TargetNormaliser:
             v = values[name].float()
             sh, sc = self._get(name, v)
             out[name] = v * self._shape(v, sc) + self._shape(v, sh)
+        return out
+
+    def sigma(self, values: Mapping[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Standard deviations in physical units from predicted log-variances (standardised units).
+
+        ``values`` is a network's output; for each target of this normaliser whose
+        log-variance (``<target>_logvar``) it holds, ``exp(logvar / 2) * scale`` is returned
+        under the target's name. Targets without a log-variance are left out.
+        """
+        out = {}
+        for name in self.shift:
+            key = sigma_key(name)
+            if key not in values:
+                continue
+            v = values[key].float()
+            _, sc = self._get(name, v)
+            out[name] = torch.exp(0.5 * v) * self._shape(v, sc)
         return out
 
     def state_dict(self) -> dict[str, dict[str, torch.Tensor]]:
