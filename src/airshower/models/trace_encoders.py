@@ -45,7 +45,7 @@ class LSTMTraceEncoder(TraceEncoder):
     Under bf16 autocast on a CPU the LSTM runs in float32: CPU autocast casts ``lstm`` to
     bfloat16, and oneDNN has no bf16 LSTM on CPUs without AVX512-BF16/AMX ("could not create
     a primitive descriptor", seen on this project's AVX2 machine). On a GPU it stays under
-    autocast, as cuDNN's RNN; that path has not been run yet (no GPU was lent).
+    autocast, as cuDNN's RNN; that path has not been run yet (no GPU measurement so far).
     """
 
     def __init__(self, hidden: int = 32, layers: int = 1) -> None:
