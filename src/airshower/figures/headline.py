@@ -19,12 +19,12 @@ from matplotlib.figure import Figure
 from airshower.evaluation.binned import bin_containing
 from airshower.figures.paper_style import GCM2, log_axis, model_legend, model_style, new_figure, note
 from airshower.figures.performance import STAT_LABELS
-from airshower.figures.study import ModelRecord, Study
+from airshower.figures.study import ModelRecord, Study, quantity, xmax_entries
 
 
 def resolution_at(record: ModelRecord, dataset: str, stat: str, lg_energy: float | None) -> tuple[float, float]:
     """(value, error) of an Xmax statistic of one model; NaN where not available."""
-    q = record.metrics[dataset].get("quantities", {}).get("xmax")
+    q = quantity(record.metrics[dataset], "xmax")
     if q is None:
         return np.nan, np.nan
     block = q["per_primary"]["all"]
@@ -40,8 +40,8 @@ def energy_label(record: ModelRecord, dataset: str, lg_energy: float | None) -> 
     if lg_energy is None:
         edges = record.metrics[dataset]["lg_energy_bins"]
         return rf"{edges[0]:g} $\leq$ lg(E/eV) $\leq$ {edges[-1]:g}"
-    q = record.metrics[dataset].get("quantities", {}).get("xmax")
-    entry = bin_containing(q["per_primary"]["all"]["bins"], lg_energy) if q else None
+    bins = xmax_entries(record.metrics[dataset])
+    entry = bin_containing(bins, lg_energy) if bins else None
     if entry is None:
         return f"lg(E/eV) = {lg_energy:g} (outside the bins)"
     return rf"{entry['lo']:g} $\leq$ lg(E/eV) < {entry['hi']:g}"
