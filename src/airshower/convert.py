@@ -220,7 +220,8 @@ def window_template(array: Array, grid_size: int) -> WindowTemplate:
 def event_targets(chunk: StationChunk, hot_x: np.ndarray, hot_y: np.ndarray) -> dict[str, np.ndarray]:
     """The per-event truth columns (:data:`airshower.targets.TRUTH_COLUMNS`) from the truth fields.
 
-    Raises InputFileError naming the event where the energy or the mass number is not positive.
+    Raises InputFileError naming the event where the energy or the mass number is not positive,
+    or where a truth column is not finite (naming the target).
     """
     e = chunk.events
     for name, what in (("mc_energy", "eV"), ("mc_mass", "A")):
@@ -229,7 +230,13 @@ def event_targets(chunk: StationChunk, hot_x: np.ndarray, hot_y: np.ndarray) -> 
         if bad.size:
             k = int(bad[0])
             raise InputFileError(f"{chunk.where(k)}: {name} = {float(values[k])} {what}, expected > 0")
-    return truth_columns(e, hot_x, hot_y)
+    columns = truth_columns(e, hot_x, hot_y)
+    for name, values in columns.items():
+        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        if bad.size:
+            k = int(bad[0])
+            raise InputFileError(f"{chunk.where(k)}: the truth of target {name!r} is {values[k]} (not finite)")
+    return columns
 
 
 def _to_trace_dtype(chunk: StationChunk, values: np.ndarray, trace_count: np.ndarray, trace_dtype: str) -> np.ndarray:

@@ -109,7 +109,7 @@ class Target:
     name: str
     shape: tuple[int, ...]
     unit: str
-    label: str  # axis/legend label (matplotlib mathtext)
+    label: str  # panel title in figures (matplotlib mathtext allowed)
     description: str
     truth_fields: tuple[str, ...]  # Monte-Carlo fields of the events file it is computed from
     truth: TruthFn
@@ -120,6 +120,12 @@ class Target:
     horizontal: int = 0  # leading components that are window-frame (x, y): rotated by the symmetries
     unit_length: bool = False  # a direction: predictions are rescaled to unit length
     merit_factor: bool = False  # report the p/Fe merit factor of the reconstructed value
+    # how figures and tables show the residual: mathtext symbol (no $; default Delta name), the
+    # factor and unit of the shown values (default: the residual unit), decimals in tables
+    residual_symbol: str = ""
+    display_scale: float = 1.0
+    display_unit: str | None = None
+    decimals: int = 2
 
     @property
     def components(self) -> int:
@@ -129,6 +135,18 @@ class Target:
     def finalise(self, values: np.ndarray) -> np.ndarray:
         """A prediction in physical units made a valid value of the target (directions: unit length)."""
         return unit_vectors(values) if self.unit_length else np.asarray(values, dtype=np.float64)
+
+    def finalise_sigma(self, values: np.ndarray, sigma: np.ndarray) -> np.ndarray:
+        """The standard deviations of :meth:`finalise`'s result from those of the raw ``values``.
+
+        A direction is divided by the length of its raw vector, and so are its sigmas (first
+        order, the spread along the vector neglected); other targets keep theirs.
+        """
+        sigma = np.asarray(sigma, dtype=np.float64)
+        if not self.unit_length:
+            return sigma
+        norm = np.linalg.norm(np.asarray(values, dtype=np.float64), axis=1, keepdims=True)
+        return sigma / np.where(norm > 0, norm, 1.0)
 
 
 TARGETS: dict[str, Target] = {
@@ -140,41 +158,45 @@ TARGETS: dict[str, Target] = {
             truth_fields=("mc_xmax",), truth=_xmax_truth,
             residual=_difference, residual_unit="g/cm2", residual_definition="Xmax_rec - Xmax_true",
             statistics=("bias", "std", "half68"), merit_factor=True,
+            residual_symbol=r"\Delta X_\mathrm{max}", decimals=1,
         ),
         Target(
-            name="lg_energy", shape=(), unit="lg(E/eV)", label=r"$\lg(E/\mathrm{eV})$",
+            name="lg_energy", shape=(), unit="lg(E/eV)", label="energy",
             description="decimal logarithm of the primary energy",
             truth_fields=("mc_energy",), truth=_lg_energy_truth,
             residual=_relative_energy, residual_unit="1", residual_definition="E_rec / E_true - 1",
             statistics=("bias", "std", "half68"),
+            residual_symbol=r"\Delta E/E", display_scale=100.0, display_unit="%", decimals=1,
         ),
         Target(
-            name="axis", shape=(3,), unit="unit vector", label="shower axis",
+            name="axis", shape=(3,), unit="unit vector", label="direction",
             description="unit vector pointing to where the shower comes from",
             truth_fields=("mc_zenith", "mc_azimuth"), truth=_axis_truth,
             residual=opening_angle_deg, residual_unit="deg",
             residual_definition="opening angle between reconstructed and true axis",
-            statistics=("q68",), horizontal=2, unit_length=True,
+            statistics=("q68",), horizontal=2, unit_length=True, residual_symbol=r"\psi",
         ),
         Target(
-            name="core", shape=(2,), unit="m", label="shower core",
+            name="core", shape=(2,), unit="m", label="core",
             description="shower core relative to the hottest station",
             truth_fields=("mc_core_x", "mc_core_y"), truth=_core_truth,
             residual=_core_distance, residual_unit="m",
             residual_definition="distance between reconstructed and true core",
-            statistics=("q68",), horizontal=2,
+            statistics=("q68",), horizontal=2, residual_symbol=r"\Delta r", decimals=0,
         ),
         Target(
             name="ln_a", shape=(), unit="1", label=r"$\ln A$",
             description="natural logarithm of the primary's mass number",
             truth_fields=("mc_mass",), truth=_ln_a_truth,
             residual=_difference, residual_unit="1", residual_definition="lnA_rec - lnA_true",
-            statistics=("bias", "std", "half68"), merit_factor=True,
+            statistics=("bias", "std", "half68"), merit_factor=True, residual_symbol=r"\Delta \ln A",
         ),
     )
 }
 
 BUILT_IN: tuple[str, ...] = tuple(TARGETS)
+# names other columns of the predictions file and the reconstruct table use
+RESERVED_NAMES = ("zenith", "azimuth", "file", "event_id", "hottest_station", "mass")
 # Truth-only columns of the tensor file's ``targets/`` group (not trainable): name -> (shape, dtype, unit)
 TRUTH_ONLY: dict[str, tuple[tuple[int, ...], str, str]] = {"mass": ((), "int32", "A")}
 
@@ -202,10 +224,13 @@ def register(target: Target) -> Target:
     Built-in targets are defined in :data:`TARGETS` above; this is for targets a user defines
     in their own code (``docs/extending.md``). Every stage reads the registry when it runs.
     """
-    if target.name in TARGETS or target.name in TRUTH_ONLY or target.name == "zenith":
-        raise ValueError(f"a target called {target.name!r} exists already")
-    if target.horizontal not in (0, 2) or (target.horizontal and target.shape[0] < 2):
-        raise ValueError(f"target {target.name!r}: horizontal = {target.horizontal}, expected 0 or 2 (x, y first)")
+    reserved = {*TARGETS, *TRUTH_ONLY, *RESERVED_NAMES}
+    if target.name in reserved or target.name.endswith(("_logvar", "_sigma")) or not target.name.isidentifier():
+        raise ValueError(f"target name {target.name!r} is taken or reserved (a Python identifier not in "
+                         f"{sorted(reserved)} and not ending in _logvar or _sigma)")
+    if target.horizontal not in (0, 2) or (target.horizontal and (len(target.shape) != 1 or target.shape[0] < 2)):
+        raise ValueError(f"target {target.name!r}: horizontal = {target.horizontal} with shape {target.shape}; "
+                         "expected 0, or 2 for a vector whose first components are (x, y)")
     TARGETS[target.name] = target
     TRUTH_COLUMNS[target.name] = (target.shape, "float32")
     return target

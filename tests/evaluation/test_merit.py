@@ -43,3 +43,11 @@ def test_bins_without_both_primaries_are_null():
     assert [b["reco"] for b in out["bins"]] == [None, None, None]
     assert [(b["count_p"], b["count_fe"]) for b in out["bins"]] == [(3, 0), (0, 0), (0, 2)]
     assert out["total"]["reco"] == pytest.approx(abs(10.0 - 35.0) / np.sqrt(100.0 + 50.0))
+
+
+def test_a_truth_with_one_value_per_primary_has_an_infinite_merit_factor():
+    mass = np.array([1] * 5 + [56] * 5)
+    x = np.full(10, 19.2)
+    ln_a = np.log(mass.astype(float))
+    entry = binned_merit_factor(x, mass, {"true": ln_a}, [19.0, 19.5], 20, 3, key=[0])["total"]
+    assert entry["true"] is None and entry["true_err"] is None and entry["true_infinite"] is True

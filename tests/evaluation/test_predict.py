@@ -21,7 +21,7 @@ from airshower.training.engine import run_training
 
 G, T, N = 5, 12, 40
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
-EVAL = {"lg_energy_bins": [18.5, 19.0, 19.5, 20.0], "bootstrap": 20, "seed": 1}
+EVAL = {"lg_energy_bins": [18.5, 19.0, 19.5, 20.0], "zenith_bins": [0.0, 30.0, 60.0], "bootstrap": 20, "seed": 1}
 
 
 def tiny_events(n: int = N, seed: int = 0) -> Batch:

@@ -15,7 +15,6 @@ from airshower.cli import main as cli_main
 from airshower.config import validate_config
 from airshower.convert import convert_dataset
 from airshower.evaluation.predict import predict_source
-from airshower.evaluation.reconstruct import column_unit
 from airshower.training.checkpoint import load_model
 from airshower.training.data import H5Source
 from airshower.training.engine import run_training
@@ -112,6 +111,11 @@ def test_bad_input_names_it_and_leaves_no_table(study, tmp_path, capsys, make, m
     assert list(tmp_path.iterdir()) == []
 
 
-def test_column_units() -> None:
-    assert column_unit("core_x_sigma") == "m" and column_unit("true_lg_energy") == "lg(E/eV)"
-    assert column_unit("true_mass") == "A" and column_unit("azimuth") == "deg"
+def test_column_units(study, tmp_path) -> None:
+    out = tmp_path / "t.h5"
+    assert _run(study, [study["sim"]], out) == 0
+    with h5py.File(out) as f:
+        unit = {name: f[f"events/{name}"].attrs["unit"] for name in json.loads(f.attrs["columns"])}
+    assert unit["core_x_sigma"] == "m" and unit["true_lg_energy"] == "lg(E/eV)" and unit["ln_a"] == "1"
+    assert unit["true_mass"] == "A" and unit["azimuth"] == "deg" and unit["true_zenith"] == "deg"
+    assert unit["hottest_station"] == "" and unit["event_id"] == ""

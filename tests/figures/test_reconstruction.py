@@ -11,7 +11,7 @@ from airshower.figures.study import load_study
 
 from studykit import DATASETS, FIGURES as FIGURE_CONFIG, MODEL_TARGETS, MODELS, make_study
 
-NEW_FIGURES = ("targets_vs_energy", "xmax_vs_zenith", "xmax_per_primary", "calibration")
+NEW_FIGURES = ("targets_vs_energy", "xmax_vs_zenith", "xmax_vs_energy_per_primary", "calibration")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ The uncertainty is the bootstrap standard error with both samples resampled inde
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -29,12 +30,14 @@ def merit_factor_stat(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def merit_factor(
     a: np.ndarray, b: np.ndarray, n_resamples: int, rng: np.random.Generator
 ) -> tuple[float | None, float | None]:
-    """(MF, bootstrap error) of two 1D samples; (None, None) if either has fewer than 2 entries
-    or both are constant (a discrete truth such as ln A of p and Fe: the merit factor is infinite)."""
+    """(MF, bootstrap error) of two 1D samples; (None, None) if either has fewer than 2 entries;
+    (inf, None) if both are constant and differ (a discrete truth such as ln A of p and Fe)."""
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
-    if a.size < 2 or b.size < 2 or (np.ptp(a) == 0 and np.ptp(b) == 0):
+    if a.size < 2 or b.size < 2:
         return None, None
+    if np.ptp(a) == 0 and np.ptp(b) == 0:
+        return (math.inf if a[0] != b[0] else None), None
     value = float(merit_factor_stat(a, b))
     if not np.isfinite(value):
         return None, None
@@ -57,7 +60,9 @@ def binned_merit_factor(
 
     Returns ``{"total": entry, "bins": [entry, ...]}``, each entry with ``lo``, ``hi``,
     ``count_p``, ``count_fe`` (events of mass ``light`` and ``heavy``) and, per observable,
-    ``<name>`` and ``<name>_err`` (None where a primary has fewer than two events).
+    ``<name>`` and ``<name>_err`` (None where a primary has fewer than two events) and
+    ``<name>_infinite`` (true where both primaries have one value each, as true ln A: the
+    merit factor is infinite and ``<name>`` is None, JSON having no infinity).
     """
     x = np.asarray(x, dtype=np.float64)
     mass = np.rint(np.asarray(mass, dtype=np.float64)).astype(np.int64)
@@ -73,9 +78,10 @@ def binned_merit_factor(
         }
         for j, (name, obs) in enumerate(observables.items()):
             obs = np.asarray(obs, dtype=np.float64)
-            out[name], out[f"{name}_err"] = merit_factor(
-                obs[sel & is_light], obs[sel & is_heavy], n_resamples, rng_for(seed, [*key, j, b])
-            )
+            value, err = merit_factor(obs[sel & is_light], obs[sel & is_heavy], n_resamples,
+                                      rng_for(seed, [*key, j, b]))
+            infinite = value is not None and math.isinf(value)
+            out[name], out[f"{name}_err"], out[f"{name}_infinite"] = None if infinite else value, err, infinite
         return out
 
     bins = [entry(idx == b, lo, hi, b) for b, (lo, hi) in enumerate(zip(edges[:-1], edges[1:], strict=True))]

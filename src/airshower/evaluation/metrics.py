@@ -18,7 +18,7 @@ Layout of the JSON (``schema_version`` 2)::
                      "per_primary": {"all": {"total": ENTRY, "bins": [ENTRY, ...]}, "p": ..., ...},
                      "vs_zenith": {"total": ENTRY, "bins": [ENTRY, ...]},      (all primaries, bins of zenith)
                      "merit_factor": {"definition": ..., "total": MF_ENTRY, "bins": [MF_ENTRY, ...]},
-                     "calibration": {"definition": ..., "total": ENTRY, "bins": [ENTRY, ...]}}}}
+                     "calibration": {"definition": ..., "components": k, "total": ENTRY, "bins": [ENTRY, ...]}}}}
 
     ENTRY    = {"lo", "hi", "count", "x_mean" (mean of the binned variable), "<stat>", "<stat>_err", ...}
     MF_ENTRY = {"lo", "hi", "count_p", "count_fe", "reco", "reco_err", "true", "true_err"}
@@ -36,8 +36,10 @@ says (``total`` covers the events inside the bins):
 * ``merit_factor`` (targets that separate primaries: ``xmax``, ``ln_a``): p/Fe merit factor
   of the reconstructed and of the true value per bin (:mod:`.merit`);
 * ``calibration`` (models with an uncertainty head): the pulls (rec - true) / sigma of every
-  component (the axis after rescaling to unit length) in bins of true lg E, with ``bias``,
-  ``std`` and ``half68``: a calibrated uncertainty has pulls of mean 0 and width 1.
+  component (the axis after rescaling to unit length, its sigma alike) pooled over the
+  ``components`` of a target, in bins of true lg E, with ``bias``, ``std`` and ``half68``: a
+  calibrated uncertainty has pulls of mean 0 and width 1. The bootstrap resamples pulls, not
+  events: for vector targets, whose components are correlated, the errors are somewhat small.
 
 A bin without events (or too few for a statistic) reports its count and ``null`` values.
 """
@@ -74,7 +76,7 @@ def residuals(pred: Predictions, target: str) -> np.ndarray:
 
 
 def pulls(pred: Predictions, target: str) -> np.ndarray:
-    """(rec - true) / sigma of every component of every event, flattened to (N * k,) event-major."""
+    """(rec - true) / sigma of every component of every event, (N, k) (k = 1 for a scalar)."""
     reco = np.asarray(pred.reco[target], np.float64)
     true = np.asarray(pred.truth[target], np.float64)
     sigma = np.asarray(pred.sigma[target], np.float64)
@@ -84,7 +86,7 @@ def pulls(pred: Predictions, target: str) -> np.ndarray:
 def check_evaluation(evaluation: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` if the energy or zenith bin edges are not strictly ascending."""
     for key in ("lg_energy_bins", "zenith_bins"):
-        edges = list(evaluation.get(key, [0.0, 90.0]))
+        edges = list(evaluation[key])
         if any(b <= a for a, b in zip(edges[:-1], edges[1:], strict=True)):
             raise ConfigError(f"'evaluation.{key}' = {edges} must be strictly ascending")
 
@@ -99,10 +101,14 @@ def compute_metrics(pred: Predictions, evaluation: Mapping[str, Any]) -> dict[st
     mass = np.rint(np.asarray(pred.truth["mass"], dtype=np.float64)).astype(np.int64)
     masks = {"all": np.ones(mass.shape, dtype=bool)} | {k: mass == a for k, a in PRIMARIES.items()}
 
-    zenith_edges = [float(e) for e in evaluation.get("zenith_bins", [0.0, 90.0])]
+    zenith_edges = [float(e) for e in evaluation["zenith_bins"]]
     zenith = np.asarray(pred.truth["zenith"], dtype=np.float64)
     if not np.isfinite(lg_e).all():
         raise InputFileError(f"{pred.path}: truth/lg_energy holds non-finite values")
+    unknown = [t for t in pred.targets if t not in TARGETS]
+    if unknown:
+        raise InputFileError(f"{pred.path}: reconstructs {unknown}, which this package does not define "
+                             f"(known targets: {', '.join(TARGETS)}); register them before evaluating")
     quantities: dict[str, Any] = {}
     targets = [t for t in TARGETS if t in pred.targets]
     for target in targets:

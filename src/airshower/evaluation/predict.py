@@ -69,7 +69,9 @@ def predict_source(
     ``source.read(start, stop)`` gives CPU batches (chunks of ``chunk_batches`` x
     ``batch_size`` events are read at once). ``values``: target -> (N,) or (N, k) float64,
     finalised (:meth:`airshower.targets.Target.finalise`); ``sigma``: the same for the
-    predicted standard deviations, empty for a model without an uncertainty head.
+    predicted standard deviations (of the finalised values,
+    :meth:`~airshower.targets.Target.finalise_sigma`), empty for a model without an
+    uncertainty head.
     ``progress`` draws a bar on stderr (events).
     """
     import torch
@@ -100,8 +102,10 @@ def predict_source(
                     bar.update(hi - lo)
     if bar is not None:
         bar.close()
-    values = {k: TARGETS[k].finalise(np.concatenate(v).reshape(-1, *TARGETS[k].shape)) for k, v in parts.items()}
-    sigma = {k: np.concatenate(v).reshape(-1, *TARGETS[k].shape) for k, v in sigma_parts.items()}
+    raw = {k: np.concatenate(v).reshape(-1, *TARGETS[k].shape) for k, v in parts.items()}
+    values = {k: TARGETS[k].finalise(v) for k, v in raw.items()}
+    sigma = {k: TARGETS[k].finalise_sigma(raw[k], np.concatenate(v).reshape(-1, *TARGETS[k].shape))
+             for k, v in sigma_parts.items()}
     return values, sigma
 
 
@@ -111,6 +115,23 @@ def _progress_bar(total: int, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(total=total, unit="event", desc="reconstructing", dynamic_ncols=True, file=sys.stderr)
+
+
+def check_trace_format(source: Any, info: Mapping[str, Any], model_path: Path, path: Path) -> None:
+    """InputFileError naming ``path`` when its window size, trace bins or bin width [ns] are not the network's.
+
+    ``info``: the checkpoint's model entry (:func:`airshower.training.checkpoint.load_model`);
+    the bin width is compared where both know it (checkpoints made before it was stored do not).
+    """
+    g, t = int(info["grid_size"]), int(info["trace_bins"])
+    if (source.grid_size, source.trace_bins) != (g, t):
+        raise InputFileError(
+            f"{path}: windows of {source.grid_size}x{source.grid_size} cells and {source.trace_bins} bins, "
+            f"but {model_path} was trained on {g}x{g} and {t}"
+        )
+    trained, here = info.get("bin_ns"), getattr(source, "info", {}).get("bin_ns")
+    if trained is not None and here is not None and abs(float(here) - float(trained)) > 1e-6 * float(trained):
+        raise InputFileError(f"{path}: trace bins of {here} ns, but {model_path} was trained on bins of {trained} ns")
 
 
 def check_finite(reco: Mapping[str, np.ndarray], sigma: Mapping[str, np.ndarray], model_path: Path,
@@ -160,11 +181,7 @@ def predict_file(
     model, normaliser, info = load_model(model_path, device=dev, weights=weights)
     name = model_name or str(info["name"])
     source = H5Source(tensors)
-    if (source.grid_size, source.trace_bins) != (int(info["grid_size"]), int(info["trace_bins"])):
-        raise InputFileError(
-            f"{tensors}: windows of {source.grid_size}x{source.grid_size} cells and {source.trace_bins} bins, "
-            f"but {model_path} was trained on {info['grid_size']}x{info['grid_size']} and {info['trace_bins']}"
-        )
+    check_trace_format(source, info, model_path, tensors)
     missing = [t for t in info["targets"] if t not in truth]
     if missing:
         raise InputFileError(f"{tensors}: no truth for the predicted target(s) {missing}")

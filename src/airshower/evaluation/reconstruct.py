@@ -9,15 +9,22 @@ table, one row per event, in HDF5 (``.h5``/``.hdf5``: one dataset per column und
 would need pyarrow, which is not a dependency; CSV and HDF5 read into pandas, ROOT or numpy
 alike.
 
-Columns (units as in :mod:`airshower.targets`):
+Columns (units as in :mod:`airshower.targets`; each HDF5 dataset carries its ``unit``):
 
-* ``file`` (the input file, its index in the ``inputs`` attribute for HDF5), ``event_id``;
+* ``file`` (the input file: its path in CSV, its index into the ``inputs`` attribute in
+  HDF5), ``event_id``, ``hottest_station`` (array id of the window's centre station: the
+  origin of the core);
 * per reconstructed target, its value: scalar targets under their name (``xmax`` [g/cm2],
   ``lg_energy``, ``ln_a``), vectors per component (``axis_x``, ``axis_y``, ``axis_z``;
-  ``core_x``, ``core_y`` [m] relative to the hottest station, ``meta/hottest_station``);
-  for the axis also ``zenith`` and ``azimuth`` [deg] (azimuth counter-clockwise from +x);
+  ``core_x``, ``core_y`` [m] relative to the hottest station; ``<name>_<i>`` for other
+  vectors); for a direction (the axis) also ``zenith`` and ``azimuth`` [deg], azimuth
+  counter-clockwise from +x;
 * with an uncertainty head: ``<column>_sigma``, the predicted standard deviation;
-* where the input has truth: ``true_<column>`` of every reconstructed column and ``true_mass``.
+* where the input has truth: ``true_<column>`` of every reconstructed column (zenith and
+  azimuth included) and ``true_mass``.
+
+HDF5 attributes: ``model``, ``checkpoint``, ``weights``, ``targets``, ``uncertainty``,
+``inputs`` (JSON list of the input files) and ``columns`` (JSON list, table order).
 
 The table is written under a temporary name and renamed: nothing partial is left behind.
 """
@@ -37,7 +44,7 @@ import numpy as np
 
 from airshower.atomic import atomic_path
 from airshower.errors import ConfigError, InputFileError
-from airshower.targets import TARGETS, units
+from airshower.targets import TARGETS, units, zenith_deg
 
 FORMATS = {".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}
 _COMPONENTS = {3: ("x", "y", "z"), 2: ("x", "y")}
@@ -62,95 +69,93 @@ def _is_tensor_file(path: Path) -> bool:
         raise InputFileError(f"{path}: cannot be read ({exc.strerror})") from exc
 
 
-def target_columns(name: str, values: np.ndarray) -> dict[str, np.ndarray]:
-    """A target's (N,) or (N, k) values as named table columns (``axis`` -> axis_x, axis_y, axis_z)."""
+def _component_names(name: str, shape: tuple[int, ...]) -> list[str]:
+    if not shape:
+        return [name]
+    n = int(np.prod(shape))
+    suffixes = _COMPONENTS.get(n) if len(shape) == 1 else None
+    return [f"{name}_{c}" for c in (suffixes or range(n))]
+
+
+def target_columns(name: str, values: np.ndarray, unit: str) -> dict[str, tuple[np.ndarray, str]]:
+    """A target's (N,) or (N, ...) values as named table columns with their unit (``axis`` -> axis_x, axis_y, axis_z)."""
     values = np.asarray(values, dtype=np.float64)
-    if values.ndim == 1:
-        return {name: values}
-    return {f"{name}_{c}": values[:, i] for i, c in enumerate(_COMPONENTS[values.shape[1]])}
+    flat = values.reshape(len(values), -1)
+    names = _component_names(name, values.shape[1:])
+    return {n: (flat[:, i], unit) for i, n in enumerate(names)}
 
 
-def _direction_columns(axis: np.ndarray, prefix: str = "") -> dict[str, np.ndarray]:
+def _direction_columns(axis: np.ndarray, prefix: str = "") -> dict[str, tuple[np.ndarray, str]]:
     """Zenith and azimuth [deg] of unit vectors (N, 3) pointing to where the shower comes from."""
     axis = np.asarray(axis, dtype=np.float64)
-    zenith = np.degrees(np.arccos(np.clip(axis[:, 2], -1.0, 1.0)))
     azimuth = np.degrees(np.arctan2(axis[:, 1], axis[:, 0])) % 360.0
-    return {f"{prefix}zenith": zenith, f"{prefix}azimuth": azimuth}
+    return {f"{prefix}zenith": (zenith_deg(axis), "deg"), f"{prefix}azimuth": (azimuth, "deg")}
 
 
-def _read_tensor_truth(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """(truth columns that the tensor file holds, event ids)."""
+def _read_tensor_meta(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """(truth columns that the tensor file holds, event ids, hottest-station ids)."""
     from airshower.io.tensors import open_tensor_file
 
     with open_tensor_file(path) as f:
-        if "meta/event_id" not in f:
-            raise InputFileError(f"{path}: 'meta/event_id' is missing; the file breaks the tensor contract")
+        for key in ("meta/event_id", "meta/hottest_station"):
+            if key not in f:
+                raise InputFileError(f"{path}: '{key}' is missing; the file breaks the tensor contract")
         event_id = np.asarray(f["meta/event_id"][()], dtype=np.int64)
+        hottest = np.asarray(f["meta/hottest_station"][()], dtype=np.int64)
         truth = {k: np.asarray(ds[()]) for k, ds in f["targets"].items()} if "targets" in f else {}
-    return truth, event_id
+    return truth, event_id, hottest
 
 
 def table_columns(
     reco: Mapping[str, np.ndarray], sigma: Mapping[str, np.ndarray], truth: Mapping[str, np.ndarray],
     targets: Sequence[str],
-) -> dict[str, np.ndarray]:
-    """The table's value, sigma and truth columns of one input (see the module docstring)."""
-    out: dict[str, np.ndarray] = {}
+) -> dict[str, tuple[np.ndarray, str]]:
+    """The table's value, sigma and truth columns of one input, each with its unit (module docstring)."""
+    out: dict[str, tuple[np.ndarray, str]] = {}
     for t in targets:
-        out.update(target_columns(t, reco[t]))
+        spec = TARGETS[t]
+        out.update(target_columns(t, reco[t], spec.unit))
         if t in sigma:
-            out.update({f"{k}_sigma": v for k, v in target_columns(t, sigma[t]).items()})
-        if t == "axis":
+            out.update({f"{k}_sigma": v for k, v in target_columns(t, sigma[t], spec.unit).items()})
+        if spec.unit_length and spec.shape == (3,):
             out.update(_direction_columns(reco[t]))
     for t in targets:
+        spec = TARGETS[t]
         if t in truth:
-            out.update({f"true_{k}": v for k, v in target_columns(t, truth[t]).items()})
-            if t == "axis":
+            out.update({f"true_{k}": v for k, v in target_columns(t, truth[t], spec.unit).items()})
+            if spec.unit_length and spec.shape == (3,):
                 out.update(_direction_columns(truth[t], "true_"))
     if truth and "mass" in truth:
-        out["true_mass"] = np.asarray(truth["mass"], dtype=np.float64)
+        out["true_mass"] = (np.asarray(truth["mass"], dtype=np.float64), units()["mass"])
     return out
 
 
-def column_unit(name: str) -> str:
-    """Unit of a table column."""
-    base = name.removeprefix("true_").removesuffix("_sigma")
-    if base in ("zenith", "azimuth"):
-        return "deg"
-    for t in TARGETS:
-        if base == t or base.startswith(f"{t}_"):
-            return TARGETS[t].unit
-    return units().get(base, "")
-
-
-def _write_table(output: Path, fmt: str, files: list[str], columns: dict[str, np.ndarray],
+def _write_table(output: Path, fmt: str, files: list[str], columns: Mapping[str, tuple[np.ndarray, str]],
                  attrs: Mapping[str, Any]) -> None:
+    """The table, atomically: HDF5 (a dataset per column with its unit) or CSV (7 significant digits)."""
     import h5py
 
-    n = len(columns["event_id"])
     with atomic_path(output) as tmp:
         if fmt == "hdf5":
             with h5py.File(tmp, "w") as f:
                 for k, v in attrs.items():
                     f.attrs[k] = v if isinstance(v, (str, int, float, bool)) else json.dumps(v)
                 f.attrs["columns"] = json.dumps(list(columns))
-                for name, values in columns.items():
-                    ds = f.create_dataset(f"events/{name}", data=values)
-                    ds.attrs["unit"] = column_unit(name)
+                for name, (values, unit) in columns.items():
+                    f.create_dataset(f"events/{name}", data=values).attrs["unit"] = unit
             return
+        text = []
+        for name, (values, _) in columns.items():
+            if name == "file":
+                text.append(np.asarray(files)[values])
+            elif np.issubdtype(values.dtype, np.floating):
+                text.append(np.char.mod("%.7g", values))
+            else:
+                text.append(values.astype(str))
         with open(tmp, "w", newline="") as handle:
             writer = csv.writer(handle)
-            names = list(columns)
-            writer.writerow(names)
-            text = {k: (np.asarray(files)[v] if k == "file" else v) for k, v in columns.items()}
-            for i in range(n):
-                writer.writerow([_cell(text[k][i]) for k in names])
-
-
-def _cell(value: Any) -> str:
-    if isinstance(value, (np.floating, float)):
-        return f"{float(value):.7g}"
-    return str(value)
+            writer.writerow(list(columns))
+            writer.writerows(zip(*text))
 
 
 def reconstruct(
@@ -167,13 +172,14 @@ def reconstruct(
     """Reconstruct every event of ``inputs`` with the network in ``model_path`` and write the table ``output``.
 
     ``model_path``: a ``model.pt`` or its folder. Events files are converted into a temporary
-    tensor file with the network's window (grid size) in float32; their trace length must be
-    the network's. Returns a record (events, files, columns, seconds).
+    tensor file with the network's window (grid size) in float32; their trace length and bin
+    width must be the network's. Files with and without truth go into separate tables.
+    Returns a record (events, files, columns, seconds).
     """
     import time
 
     from airshower.convert import convert_dataset
-    from airshower.evaluation.predict import check_finite, predict_source
+    from airshower.evaluation.predict import check_finite, check_trace_format, predict_source
     from airshower.training.checkpoint import load_model
     from airshower.training.data import H5Source
     from airshower.training.device import choose_device
@@ -181,6 +187,10 @@ def reconstruct(
     t0 = time.perf_counter()
     output = Path(output)
     fmt = _format(output)
+    if output.is_dir():
+        raise ConfigError(f"--output {output}: is a folder; give the table's file name")
+    if batch_size < 1:
+        raise ConfigError(f"--batch-size = {batch_size}: must be >= 1")
     paths = [Path(p) for p in inputs]
     if not paths:
         raise InputFileError("reconstruct: no input files")
@@ -190,39 +200,42 @@ def reconstruct(
     dev = choose_device(device)
     model, normaliser, info = load_model(model_path, device=dev, weights=weights)
     targets = list(info["targets"])
-    grid, bins = int(info["grid_size"]), int(info["trace_bins"])
-    parts: list[dict[str, np.ndarray]] = []
+    parts: list[dict[str, tuple[np.ndarray, str]]] = []
+    first_truth: list[str] | None = None
     with tempfile.TemporaryDirectory(prefix="airshower-reconstruct-") as scratch:
         for index, path in enumerate(paths):
             tensors = path
             if not _is_tensor_file(path):
                 tensors = Path(scratch) / f"{index}.h5"
-                convert_dataset([path], tensors, grid, chunk_events, "float32", {"reconstruct": str(path)})
+                convert_dataset([path], tensors, int(info["grid_size"]), chunk_events, "float32",
+                                {"reconstruct": str(path)})
             source = H5Source(tensors)
-            if (source.grid_size, source.trace_bins) != (grid, bins):
+            check_trace_format(source, info, model_path, path)
+            truth, event_id, hottest = _read_tensor_meta(tensors)
+            first_truth = sorted(truth) if first_truth is None else first_truth
+            if sorted(truth) != first_truth:
                 raise InputFileError(
-                    f"{path}: windows of {source.grid_size}x{source.grid_size} cells and {source.trace_bins} bins, "
-                    f"but {model_path} was trained on {grid}x{grid} and {bins}"
+                    f"{path}: holds the truth columns {sorted(truth)}, {paths[0]} holds {first_truth}; "
+                    "reconstruct files with and without truth apart"
                 )
-            truth, event_id = _read_tensor_truth(tensors)
             reco, sigma = predict_source(model, normaliser, source, batch_size=batch_size, device=dev,
                                          progress=progress)
             check_finite(reco, sigma, model_path, path)
-            columns = {"file": np.full(len(event_id), index, dtype=np.int32), "event_id": event_id}
-            columns.update(table_columns(reco, sigma, truth, targets))
+            columns = {
+                "file": (np.full(len(event_id), index, dtype=np.int32), ""),
+                "event_id": (event_id, ""),
+                "hottest_station": (hottest, ""),
+                **table_columns(reco, sigma, truth, targets),
+            }
             parts.append(columns)
     names = list(parts[0])
-    for path, part in zip(paths[1:], parts[1:]):
-        if list(part) != names:
-            raise InputFileError(f"{path}: has truth columns {sorted(set(part) ^ set(names))} that "
-                                 f"{paths[0]} lacks, or the reverse; reconstruct files with and without truth apart")
-    table = {k: np.concatenate([p[k] for p in parts]) for k in names}
+    table = {k: (np.concatenate([p[k][0] for p in parts]), parts[0][k][1]) for k in names}
     attrs = {"model": str(info["name"]), "checkpoint": str(model_path), "targets": targets,
              "uncertainty": bool(info.get("uncertainty", False)), "inputs": [str(p) for p in paths],
              "weights": weights}
     _write_table(output, fmt, [str(p) for p in paths], table, attrs)
     seconds = time.perf_counter() - t0
-    return {"output": str(output), "events": int(len(table["event_id"])), "files": len(paths),
+    return {"output": str(output), "events": int(len(table["event_id"][0])), "files": len(paths),
             "columns": names, "seconds": round(seconds, 3)}
 
 
@@ -236,12 +249,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default=None, help="auto, cpu or cuda (default: $AIRSHOWER_DEVICE or auto)")
     parser.add_argument("--weights", choices=("best", "last"), default="best",
                         help="weights of the best validation epoch (default) or of the last epoch")
-    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar (shown on a terminal)")
 
 
 def main(config: Mapping[str, Any], args: argparse.Namespace) -> int:
     """``airshower reconstruct``: reads nothing from the config (the checkpoint says what the model is)."""
     record = reconstruct(args.model_dir, args.inputs, args.output, batch_size=args.batch_size, device=args.device,
-                         weights=args.weights, progress=not args.quiet)
+                         weights=args.weights, progress=not args.quiet and sys.stderr.isatty())
     print(json.dumps(record), file=sys.stdout)
     return 0

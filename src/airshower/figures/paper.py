@@ -13,7 +13,7 @@ first nominal), the products laid out in :mod:`airshower.figures.study` and writ
 ``targets_vs_energy``           resolution and bias of every other target vs lg E (energy in
                                 percent, axis and core 68% containment, ln A with its merit factor)
 ``xmax_vs_zenith``              Xmax resolution and bias vs true zenith angle
-``xmax_per_primary``            Xmax resolution and bias vs lg E, one column per p, He, N, Fe
+``xmax_vs_energy_per_primary``  Xmax resolution and bias vs lg E, one column per p, He, N, Fe
 ``calibration``                 width of the pulls (rec - true) / sigma vs lg E, per target
                                 trained with an uncertainty (1: calibrated)
 ``model_dependence``            bias shift, each other test set minus the nominal one
@@ -50,7 +50,7 @@ FIGURES = (
     "merit_factor",
     "targets_vs_energy",
     "xmax_vs_zenith",
-    "xmax_per_primary",
+    "xmax_vs_energy_per_primary",
     "calibration",
     "example_event",
 )
@@ -129,7 +129,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
         save(plot_merit_factor(study, width), "merit_factor")
         save(plot_targets_vs_energy(study, stat, width), "targets_vs_energy")
         save(plot_xmax_vs_zenith(study, stat, width), "xmax_vs_zenith")
-        save(plot_xmax_vs_energy_per_primary(study, stat, width), "xmax_per_primary")
+        save(plot_xmax_vs_energy_per_primary(study, stat, width), "xmax_vs_energy_per_primary")
         save(plot_calibration(study, width), "calibration")
         if len(study.datasets) > 1:
             save(plot_model_dependence(study, width), MODEL_DEPENDENCE)

@@ -7,7 +7,8 @@
   list picks from the colour-blind-safe Okabe-Ito palette (Okabe & Ito 2008,
   https://jfly.uni-koeln.de/color/).
 * Primaries: p red, He orange, N green, Fe blue (light to heavy, warm to cold).
-* Targets: :func:`residual_style` gives each target's residual symbol, the scale and unit
+* Targets: :func:`residual_style` gives each target's residual symbol, the scale and unit (from its
+  definition in :mod:`airshower.targets`)
   it is shown in (the relative energy residual in percent) and the decimals of tables;
   :func:`stat_label` names a statistic of it.
 
@@ -29,6 +30,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 
 from airshower.atomic import atomic_path  # noqa: E402
+from airshower.targets import TARGETS  # noqa: E402
 
 WIDTHS_IN = {"single": 3.4, "double": 7.0}
 FONT_PT = {"single": 8.0, "double": 9.0}
@@ -54,23 +56,16 @@ class ResidualStyle:
     digits: int
 
 
-RESIDUAL_STYLES: dict[str, ResidualStyle] = {
-    "xmax": ResidualStyle(XMAX_LABEL, r"\Delta X_\mathrm{max}", 1.0, "g/cm2", 1),
-    "lg_energy": ResidualStyle("energy", r"\Delta E/E", 100.0, "%", 1),
-    "axis": ResidualStyle("direction", r"\psi", 1.0, "deg", 2),
-    "core": ResidualStyle("core", r"\Delta r", 1.0, "m", 0),
-    "ln_a": ResidualStyle(r"$\ln A$", r"\Delta \ln A", 1.0, "", 2),
-}
 STAT_SYMBOLS = {"std": r"\sigma({s})", "half68": r"\frac{{1}}{{2}}\,w_{{68}}({s})", "bias": r"\langle {s} \rangle",
                 "q68": r"{{{s}}}_{{68}}"}
 
 
-def residual_style(target: str, residual_unit: str = "1") -> ResidualStyle:
-    """The :class:`ResidualStyle` of a target (a plain one, in its residual unit, for targets not listed)."""
-    if target in RESIDUAL_STYLES:
-        return RESIDUAL_STYLES[target]
-    name = target.replace("_", r"\_")
-    return ResidualStyle(target, rf"\Delta\,\mathrm{{{name}}}", 1.0, "" if residual_unit == "1" else residual_unit, 2)
+def residual_style(target: str) -> ResidualStyle:
+    """The :class:`ResidualStyle` of a target, from its definition in :mod:`airshower.targets`."""
+    t = TARGETS[target]
+    symbol = t.residual_symbol or rf"\Delta\,\mathrm{{{target.replace('_', chr(92) + '_')}}}"
+    unit = t.display_unit if t.display_unit is not None else ("" if t.residual_unit == "1" else t.residual_unit)
+    return ResidualStyle(t.label, symbol, t.display_scale, unit, t.decimals)
 
 
 def stat_label(stat: str, symbol: str, unit: str = "") -> str:

@@ -18,18 +18,18 @@ from matplotlib.lines import Line2D
 from airshower.figures.paper_style import (
     GCM2,
     LGE_LABEL,
-    RESIDUAL_STYLES,
     STAT_SYMBOLS,
     XMAX_LABEL,
     model_legend,
     model_style,
     new_figure,
     note,
+    residual_style,
     stat_label,
 )
 from airshower.figures.study import ModelRecord, Study, block_entries, true_merit_factor, xmax_entries
 
-STAT_LABELS = {stat: stat_label(stat, RESIDUAL_STYLES["xmax"].symbol) for stat in STAT_SYMBOLS}
+STAT_LABELS = {stat: stat_label(stat, residual_style("xmax").symbol) for stat in STAT_SYMBOLS}
 EntriesOf = Callable[[ModelRecord], "Sequence[Mapping[str, Any]] | None"]
 
 

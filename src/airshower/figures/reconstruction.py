@@ -12,7 +12,7 @@ whose models has the data says so in a note. Points and error bars as in
   opening angle [deg] and core distance [m], ln A residual; a target that separates
   primaries (ln A) gets a further column with its p/Fe merit factor next to the true one.
 * :func:`plot_xmax_vs_zenith` (``xmax_vs_zenith``): Xmax resolution and bias vs true zenith.
-* :func:`plot_xmax_vs_energy_per_primary` (``xmax_per_primary``): Xmax resolution and bias
+* :func:`plot_xmax_vs_energy_per_primary` (``xmax_vs_energy_per_primary``): Xmax resolution and bias
   vs lg E, one column per primary p, He, N, Fe.
 * :func:`plot_calibration` (``calibration``): per target trained with an uncertainty, the
   width of the pulls (rec - true) / sigma (standard deviation on top, half-width of the
@@ -115,7 +115,7 @@ def _residual_panels(axes: Sequence[Any], study: Study, entries_of: EntriesOf, t
                      x_axis: Callable[[Any, bool], None], ylabels: bool = True) -> None:
     """Resolution (``axes[0]``) and, where the target has one, bias (``axes[1]``; else switched off)."""
     top, bottom = axes
-    style = residual_style(target, TARGETS[target].residual_unit)
+    style = residual_style(target)
     models = _models_with(study, entries_of)
     res = resolution_stat(target, stat)
     draw_models(top, study, models, entries_of, res, style.scale)
@@ -156,7 +156,7 @@ def plot_targets_vs_energy(study: Study, stat: str, width: str) -> Figure:
     fig, axes, panels = _grid(width, len(columns), has_bottom)
     extra: list[tuple[Any, str]] = []
     for (t, kind), (top, bottom) in zip(columns, panels, strict=True):
-        title = residual_style(t, TARGETS[t].residual_unit).title
+        title = residual_style(t).title
         if kind == "merit_factor":
             line = draw_merit_factor(top, study, t)
             top.set_title(f"{title}, p/Fe")
@@ -215,7 +215,7 @@ def plot_calibration(study: Study, width: str) -> Figure:
             _energy_x(study)(ax, key == "half68")
             if _first_in_row(axes, ax):
                 ax.set_ylabel(stat_label(key, PULL_SYMBOL))
-        pair[0].set_title(residual_style(t, TARGETS[t].residual_unit).title)
+        pair[0].set_title(residual_style(t).title)
     _from_zero([ax for pair in panels for ax in pair])
     model_legend(fig, axes, width)
     return fig

@@ -199,13 +199,12 @@ def block_entries(metrics: Mapping[str, Any], target: str, block: str) -> list[d
 
 def true_merit_factor(entry: Mapping[str, Any]) -> float | None:
     """The ``true`` merit factor of a merit-factor entry: ``inf`` where the truth has no spread
-    within a primary (ln A: the metrics report null, :func:`airshower.evaluation.merit.merit_factor`),
+    within a primary (ln A: ``true_infinite``, :func:`airshower.evaluation.merit.binned_merit_factor`),
     None without events."""
+    if entry.get("true_infinite"):
+        return math.inf
     value = entry.get("true")
-    if value is None:
-        enough = min(entry.get("count_p") or 0, entry.get("count_fe") or 0) >= 2
-        return math.inf if enough and "true" in entry else None
-    return float(value)
+    return None if value is None else float(value)
 
 
 def resolution_stat(target: str, stat: str) -> str:

@@ -84,7 +84,7 @@ def _table(rows: Sequence[dict[str, Any]], stat: str, tex: bool) -> tuple[list[s
     header = ["model", "target", "unit", "statistic", "resolution", "bias", "MF", "MF (true)", "pull width"]
     body = []
     for r in rows:
-        style = residual_style(r["target"], r["unit"])
+        style = residual_style(r["target"])
         res = resolution_stat(r["target"], stat)
         digits = style.digits
         cells = [r["model"], r["target"], style.unit, res]

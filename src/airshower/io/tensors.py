@@ -441,8 +441,8 @@ def read_tensors(
     """Events [start, stop) of a tensor file as a CPU :class:`~airshower.batch.Batch`.
 
     traces (B, G, G, T) float32 (``trace_dtype="float16"`` halves the memory), start_time
-    (B, G, G) float32, state (B, G, G) int8, position (B, G, G, 3) float32; targets xmax,
-    lg_energy, axis (B, 3), core (B, 2), mass: float32. Schema version checked.
+    (B, G, G) float32, state (B, G, G) int8, position (B, G, G, 3) float32; targets: every
+    column of the file's ``targets/`` group (:data:`TARGETS`), float32. Schema version checked.
     """
     import torch
 

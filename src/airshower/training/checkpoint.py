@@ -8,7 +8,8 @@ dict) only, so that loading it never runs pickled code:
   :func:`airshower.training.engine.fingerprint`)
 * ``model``: ``name``, ``spec`` (the ``models.<name>`` entry without ``training``),
   ``grid_size``, ``trace_bins``, ``targets``, ``uncertainty`` (bool: the head gives
-  log-variances; absent in checkpoints made before it existed, read as false)
+  log-variances; absent in checkpoints made before it existed, read as false), ``bin_ns``
+  (trace bin width [ns] of the training tensor file; None for events held in memory)
 * ``epoch``: epochs completed; ``model_state``: weights after that epoch;
   ``best_model_state`` and ``best_epoch``: weights with the lowest validation loss so far
 * ``optimizer``, ``scheduler``, ``early_stopping``: their state dicts

@@ -435,7 +435,7 @@ def _run(
     )
     progress = sys.stderr.isatty()
     meta = {"name": model_name, "spec": spec, "grid_size": grid, "trace_bins": bins, "targets": targets,
-            "uncertainty": bool(settings["uncertainty"])}
+            "uncertainty": bool(settings["uncertainty"]), "bin_ns": getattr(source, "info", {}).get("bin_ns")}
     per_target_cols = [f"val_{t}" for t in targets]
 
     run_seconds = 0.0
