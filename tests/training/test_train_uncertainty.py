@@ -81,3 +81,28 @@ def test_training_with_uncertainty_keeps_the_flag_and_the_head(tmp_path) -> None
     state = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
     assert state["model"]["uncertainty"] is True and info["epochs_run"] == 2
     assert state["model_state"]["head.outputs.core.weight"].shape[0] == 4  # 2 values + 2 log-variances
+
+
+def test_beta_weighting_gives_the_mean_the_squared_errors_gradient_at_one() -> None:
+    y = torch.tensor([0.0, 1.0, 3.0])
+    s = torch.tensor([0.5, -1.0, 2.0])
+    grads = {}
+    for beta in (0.0, 0.5, 1.0):
+        mu = torch.tensor([0.2, 0.0, 1.0], requires_grad=True)
+        loss = per_event_losses({"xmax": mu, sigma_key("xmax"): s}, {"xmax": y}, ["xmax"], beta)["xmax"].sum()
+        loss.backward()
+        grads[beta] = mu.grad.clone()
+    torch.testing.assert_close(grads[1.0], -(y - torch.tensor([0.2, 0.0, 1.0])))  # d/dmu of (y - mu)^2 / 2
+    torch.testing.assert_close(grads[0.0], grads[1.0] * torch.exp(-s))  # plain NLL: divided by sigma^2
+    torch.testing.assert_close(grads[0.5], grads[1.0] * torch.exp(-0.5 * s))
+
+
+def test_every_beta_keeps_the_minimum_at_the_residual_variance() -> None:
+    r2 = torch.tensor(4.0)
+    for beta in (0.0, 0.5, 1.0):
+        s = torch.tensor(0.3, requires_grad=True)
+        loss = per_event_losses({"xmax": torch.zeros(1), sigma_key("xmax"): s.reshape(1)},
+                                {"xmax": r2.sqrt().reshape(1)}, ["xmax"], beta)["xmax"].sum()
+        (grad,) = torch.autograd.grad(loss, s)
+        s_star = torch.log(r2)  # sigma^2 = r^2: the gradient vanishes there, and has the sign of s - s*
+        assert float(grad) * float(s.detach() - s_star) > 0, beta

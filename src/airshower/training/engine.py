@@ -415,6 +415,7 @@ def _run(
         symmetries=symmetries,
         augment_generator=augment_gen,
         params=[p for p in raw.parameters() if p.requires_grad],
+        uncertainty_beta=float(settings["uncertainty_beta"]),
     )
     log.info(
         "training %s (%s): %d parameters, %s FLOPs/event; %d train / %d validation events of %s; "
@@ -453,7 +454,8 @@ def _run(
             progress=progress,
             step_hook=step_hook,
         )
-        val, per_target = evaluate(raw, data.batches(split.val, batch_size, ctx), normaliser, weights, dev, amp, ctx)
+        val, per_target = evaluate(raw, data.batches(split.val, batch_size, ctx), normaliser, weights, dev, amp, ctx,
+                                   sc.uncertainty_beta)
         if not math.isfinite(val):
             raise TrainingError(
                 f"the validation loss is not finite ({val}) after epoch {epoch}; training stopped. "
