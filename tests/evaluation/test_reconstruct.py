@@ -119,3 +119,11 @@ def test_column_units(study, tmp_path) -> None:
     assert unit["core_x_sigma"] == "m" and unit["true_lg_energy"] == "lg(E/eV)" and unit["ln_a"] == "1"
     assert unit["true_mass"] == "A" and unit["azimuth"] == "deg" and unit["true_zenith"] == "deg"
     assert unit["hottest_station"] == "" and unit["event_id"] == ""
+
+
+def test_another_bin_width_is_refused(study, tmp_path, capsys) -> None:
+    uub = write_events(tmp_path / "uub.root", [synthetic_chunk(10, seed=3, trace_bins=T)], T, bin_ns=25.0 / 3)
+    out = tmp_path / "t.csv"
+    assert _run(study, [uub], out) == 2
+    err = capsys.readouterr().err
+    assert "uub.root: trace bins of 8.33" in err and "trained on bins of 25.0 ns" in err and not out.exists()
