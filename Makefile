@@ -2,15 +2,27 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-CORES  ?= 2
+# Snakemake's cores: every CPU of the machine (nproc; 2 where nproc is missing).
+CORES  ?= $(shell nproc 2>/dev/null || echo 2)
 # On these machines torch comes from a CPU wheel kept on disk: pin it exactly so pip
 # never resolves a CUDA build (gigabytes). Override with TORCH_SPEC=torch on a GPU box.
 TORCH_SPEC ?= torch==2.13.0
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slurm setup lint
+.PHONY: run test test-slurm setup lint check-python
 
-$(STAMP): pyproject.toml
+# airshower (and Snakemake 9) need Python >= 3.11: checked before the venv is made, so an older
+# interpreter stops with one line instead of pip's resolver errors. Nothing to check once it exists.
+check-python:
+	@test -x $(BIN)/python && exit 0; \
+	v=$$($(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null) || v=; \
+	case "$$v" in \
+	3.1[1-9]|3.[2-9][0-9]|[4-9].*) ;; \
+	*) echo "airshower needs Python >= 3.11; $(PYTHON) is $${v:-not a runnable Python} (set PYTHON=python3.11 or newer)" >&2; \
+	   exit 1;; \
+	esac
+
+$(STAMP): pyproject.toml | check-python
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q "$(TORCH_SPEC)"
 	$(BIN)/python -m pip install -q -e ".[workflow,test]"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -15,7 +16,7 @@ from airshower.evaluation.metrics import compute_metrics
 from airshower.evaluation.predict import predict_source
 from airshower.evaluation.prediction_file import read_predictions
 from airshower.io.tensors import StationState, TensorChunk, TensorWriter
-from airshower.training.checkpoint import load_model
+from airshower.training.checkpoint import load_checkpoint, load_model
 from airshower.training.data import MemorySource
 from airshower.training.engine import run_training
 
@@ -144,3 +145,52 @@ def test_predict_clear_errors(model_dir, tmp_path, capsys):
     assert cli_main([*base, "--tensors", str(wrong), "--model-dir", str(tmp_path)]) == 2
     assert "checkpoint not found" in capsys.readouterr().err
     assert not (tmp_path / "p.h5").exists()
+
+
+def damage_weights(path) -> None:
+    """Flip the sign bits of three float32 weights of the largest tensor of the checkpoint, in place."""
+    weights = load_checkpoint(path)["model_state"]
+    tensor = max(weights.values(), key=lambda t: t.numel())
+    data = bytearray(path.read_bytes())
+    at = data.find(tensor.contiguous().numpy().tobytes()[:64])
+    assert at >= 0 and tensor.dtype == torch.float32
+    for k in range(3):
+        data[at + 4 * k + 3] ^= 0x80
+    with open(path, "r+b") as f:
+        f.write(data)
+
+
+def test_predict_refuses_a_damaged_checkpoint(model_dir, tmp_path, capsys):
+    damaged = tmp_path / "small" / "model.pt"
+    damaged.parent.mkdir()
+    shutil.copyfile(model_dir / "model.pt", damaged)
+    damage_weights(damaged)
+    tensors = tmp_path / "test.h5"
+    write_tensor_file(tensors, tiny_events(seed=3), np.resize(np.array([1, 56], dtype=np.int32), N))
+    out = tmp_path / "p.h5"
+    args = ["predict", "--config-json", "{}", "--model-dir", str(damaged.parent), "--tensors", str(tensors),
+            "--dataset", "test", "--output", str(out), "--device", "cpu"]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{damaged}: checksum mismatch: the file is damaged" in err
+    assert not out.exists()
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_predict_names_non_finite_truth_before_any_work(model_dir, tmp_path, capsys, bad):
+    events = tiny_events(seed=4)
+    lg_e = events.targets["lg_energy"].clone()
+    lg_e[[0, 9]] = float(bad)
+    events.targets["lg_energy"] = lg_e
+    tensors = tmp_path / "test.h5"
+    write_tensor_file(tensors, events, np.resize(np.array([1, 56], dtype=np.int32), N))
+    out = tmp_path / "p.h5"
+    args = ["predict", "--config-json", "{}", "--model-dir", str(tmp_path / "no-model"), "--tensors", str(tensors),
+            "--dataset", "test", "--output", str(out), "--device", "cpu"]
+    assert cli_main(args) == 2  # refused before the (missing) model is even looked at
+    err = capsys.readouterr().err
+    assert f"{tensors}: targets/lg_energy is NaN or inf in 2 of {N} events" in err
+    assert "checkpoint not found" not in err and not out.exists()
+    assert cli_main([*args[:4], str(model_dir), *args[5:]]) == 2
+    assert f"{tensors}: targets/lg_energy is NaN or inf in 2 of {N} events" in capsys.readouterr().err
+    assert not out.exists()

@@ -87,3 +87,45 @@ def test_file_without_a_trained_target(tmp_path: Path, events: Batch) -> None:
         del f["targets/core"]
     with pytest.raises(InputFileError, match=r"holds no target\(s\) \['core'\]"):
         train_model(tiny_config(), "tiny", path, tmp_path / "out", model_builder=tiny_builder())
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")])
+def test_non_finite_targets_are_named_before_training(tmp_path: Path, bad: float,
+                                                      capsys: pytest.CaptureFixture) -> None:
+    events = make_batch(48)
+    xmax = events.targets["xmax"].clone()
+    xmax[[3, 17, 40]] = bad
+    path = write_tensor_file(tmp_path / "t.h5", Batch(events.traces, events.start_time, events.state, events.position,
+                                                      {**events.targets, "xmax": xmax}))
+    built: list[str] = []
+
+    def builder(*args, **kw):
+        built.append("model")
+        return tiny_builder()(*args, **kw)
+
+    with pytest.raises(InputFileError, match=rf"{path}: targets/xmax is NaN or inf in 3 of 48 events"):
+        train_model(tiny_config(), "tiny", path, tmp_path / "out", tmp_path / "state", model_builder=builder)
+    assert built == [] and not (tmp_path / "out").exists() and not (tmp_path / "state").exists()
+    # a column that is not trained may hold anything; the CLI exits 2 naming the file and the target
+    axis = events.targets["axis"].clone()
+    axis[5, 1] = bad
+    other = write_tensor_file(tmp_path / "axis.h5", Batch(events.traces, events.start_time, events.state,
+                                                          events.position, {**events.targets, "axis": axis}))
+    cfg = {"models": {"tiny": {"type": "hexcnn"}}, "training": {"epochs": 1, "targets": ["xmax", "axis"]}}
+    code = main(["train", "--config-json", json.dumps(cfg), "--model", "tiny", "--tensors", str(other),
+                 "--output", str(tmp_path / "cli"), "--state-dir", str(tmp_path / "cli-state"), "--threads", "1"])
+    assert code == 2
+    assert f"{other}: targets/axis is NaN or inf in 1 of 48 events" in capsys.readouterr().err
+    assert not (tmp_path / "cli").exists()
+
+
+def test_non_finite_targets_in_memory_are_named(tmp_path: Path) -> None:
+    from airshower.training.data import MemorySource
+
+    events = make_batch(48)
+    core = events.targets["core"].clone()
+    core[:2, 0] = float("-inf")
+    source = MemorySource(Batch(events.traces, events.start_time, events.state, events.position,
+                                {**events.targets, "core": core}))
+    with pytest.raises(InputFileError, match=r"<memory: 48 events in memory>: targets/core is NaN or inf in 2 of 48"):
+        train_model(tiny_config(), "tiny", source, tmp_path / "out", model_builder=tiny_builder())

@@ -39,8 +39,12 @@ if TYPE_CHECKING:
 
 
 def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """(truth columns, event ids) of a tensor file: ``targets/*`` and ``meta/event_id`` (float64, int64)."""
-    from airshower.io.tensors import open_tensor_file
+    """(truth columns, event ids) of a tensor file: ``targets/*`` and ``meta/event_id`` (float64, int64).
+
+    InputFileError naming the file, the target and the number of events when a truth column
+    holds NaN or inf (the evaluation would silently lose or distort those events).
+    """
+    from airshower.io.tensors import nonfinite_events, nonfinite_target_error, open_tensor_file
 
     path = Path(path)
     with open_tensor_file(path) as f:
@@ -51,6 +55,10 @@ def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
             raise InputFileError(f"{path}: {missing} missing; the test set needs its truth for the evaluation")
         truth = {c: np.asarray(f[f"targets/{c}"][()], dtype=np.float64) for c in TRUTH_COLUMNS if f"targets/{c}" in f}
         event_id = np.asarray(f["meta/event_id"][()], dtype=np.int64)
+    for name, values in truth.items():
+        bad = nonfinite_events(values)
+        if bad:
+            raise nonfinite_target_error(path, name, bad, len(values))
     truth["zenith"] = zenith_deg(truth["axis"])
     return truth, event_id
 

@@ -435,6 +435,40 @@ def read_arrays(
         return out
 
 
+def nonfinite_events(values: np.ndarray) -> int:
+    """Number of events (rows along the first axis) with a NaN or inf in any component; 0 for integers."""
+    values = np.asarray(values)
+    if values.size == 0 or not np.issubdtype(values.dtype, np.inexact):
+        return 0
+    return int((~np.isfinite(values.reshape(len(values), -1))).any(axis=1).sum())
+
+
+def nonfinite_target_error(where: str | Path, target: str, bad: int, n: int) -> InputFileError:
+    """The error for a truth column holding NaN or inf: names the file, the target and how many events."""
+    return InputFileError(
+        f"{where}: targets/{target} is NaN or inf in {bad} of {n} events; the truth must be finite "
+        "(convert the events again: the converter refuses such events)"
+    )
+
+
+def check_finite_targets(path: str | Path, targets: Sequence[str], chunk_events: int = 1 << 18) -> None:
+    """Raise :func:`nonfinite_target_error` when a ``targets/<name>`` column of the file holds NaN or inf.
+
+    Reads only those columns, ``chunk_events`` events at a time; columns the file lacks are
+    skipped (whoever needs them says so).
+    """
+    path = Path(path)
+    with open_tensor_file(path) as f:
+        n = _n_events(f)
+        for name in targets:
+            if f"targets/{name}" not in f:
+                continue
+            ds = f[f"targets/{name}"]
+            bad = sum(nonfinite_events(ds[a : a + chunk_events]) for a in range(0, n, chunk_events))
+            if bad:
+                raise nonfinite_target_error(path, name, bad, n)
+
+
 def read_tensors(
     path: str | Path, start: int | None = None, stop: int | None = None, trace_dtype: str = "float32"
 ) -> Batch:

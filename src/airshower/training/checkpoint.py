@@ -17,6 +17,10 @@ dict) only, so that loading it never runs pickled code:
   ``augment`` (the data generators)
 * ``normaliser``: target shift and scale (:class:`~airshower.training.normalise.TargetNormaliser`)
 * ``history``: one dict per epoch (the rows of ``history.csv``); ``elapsed_s``: training time so far
+* ``weights_sha256``: sha256 of the weights (:func:`weights_checksum`), written by
+  :func:`save_checkpoint` and checked by :func:`load_checkpoint`, so that a damaged file is
+  refused instead of predicting with corrupted weights (absent in checkpoints made before it
+  existed: they load unchecked)
 
 The final ``model.pt`` of a model is the last checkpoint; :func:`load_model` rebuilds the
 network from it with the weights of the best epoch, for prediction.
@@ -24,6 +28,7 @@ network from it with the weights of the best epoch, for prediction.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -36,20 +41,72 @@ from airshower.io.files import require_file
 
 CHECKPOINT_FORMAT = "airshower-train"
 CHECKPOINT_VERSION = 1
+CHECKSUM_KEY = "weights_sha256"
+WEIGHT_KEYS = ("best_model_state", "model_state")  # the state dicts the checksum covers, in this order
+
+
+def _tensor_bytes(tensor: torch.Tensor) -> bytes:
+    """The raw bytes of a tensor (CPU, contiguous; any dtype, bfloat16 included)."""
+    flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+    return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
+
+
+def weights_checksum(state: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the weights of a checkpoint: ``best_model_state`` and ``model_state``.
+
+    Every entry of both state dicts in sorted key order: its name, then for a tensor its dtype,
+    shape and raw bytes, for anything else its ``repr``. A checkpoint without weights hashes
+    to the digest of nothing.
+    """
+    digest = hashlib.sha256()
+    for part in WEIGHT_KEYS:
+        weights = state.get(part)
+        if weights is None:
+            continue
+        digest.update(f"[{part}]".encode())
+        for name in sorted(weights):
+            value = weights[name]
+            digest.update(f"{name}\0".encode())
+            if isinstance(value, torch.Tensor):
+                digest.update(f"{value.dtype}{tuple(value.shape)}\0".encode())
+                digest.update(_tensor_bytes(value))
+            else:
+                digest.update(f"{value!r}\0".encode())
+    return digest.hexdigest()
 
 
 def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
 
     A reader (or a run killed half-way, SIGKILL included) sees the old file or the new one,
-    never a partial one.
+    never a partial one. The checksum of the weights (:func:`weights_checksum`) is stored
+    with them under ``weights_sha256`` (replacing one ``state`` may carry).
     """
+    content = dict(state)
+    content[CHECKSUM_KEY] = weights_checksum(content)
     with atomic_path(path, durable=True) as tmp:
-        torch.save(dict(state), tmp)
+        torch.save(content, tmp)
+
+
+def verify_checksum(state: Mapping[str, Any], path: Path) -> None:
+    """InputFileError naming ``path`` when the stored checksum of the weights is not theirs.
+
+    Checkpoints made before the checksum existed have none and pass unchecked.
+    """
+    stored = state.get(CHECKSUM_KEY)
+    if stored is None:
+        return
+    computed = weights_checksum(state)
+    if stored != computed:
+        raise InputFileError(
+            f"{path}: checksum mismatch: the file is damaged (stored {str(stored)[:16]}..., "
+            f"computed {computed[:16]}...); train again or restore it"
+        )
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
-    """Read a checkpoint with ``weights_only=True``; :class:`InputFileError` when it is not one of ours."""
+    """Read a checkpoint with ``weights_only=True``; :class:`InputFileError` when it is not one of ours
+    or when its weights do not match their stored checksum (a damaged file)."""
     path = require_file(path, "checkpoint")
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
@@ -61,6 +118,7 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
         raise InputFileError(
             f"{path}: checkpoint version {state.get('version')!r}; this airshower reads version {CHECKPOINT_VERSION}"
         )
+    verify_checksum(state, path)
     return state
 
 

@@ -171,7 +171,8 @@ def fingerprint(settings: Mapping[str, Any], model_name: str, entry: Mapping[str
 
 
 def _check_targets(source: TensorSource, targets: list[str]) -> Batch:
-    """The first (up to 8) events, after checking that the source holds every trained target."""
+    """The first (up to 8) events, after checking that the source holds every trained target
+    and that none of them is NaN or inf in any event (:func:`_check_finite_targets`)."""
     first = source.read(0, min(8, source.n_events))
     missing = [t for t in targets if t not in first.targets]
     if missing:
@@ -179,7 +180,28 @@ def _check_targets(source: TensorSource, targets: list[str]) -> Batch:
             f"{source.describe()}: holds no target(s) {missing} named in 'training.targets' "
             f"(it has {sorted(first.targets)})"
         )
+    _check_finite_targets(source, targets)
     return first
+
+
+def _check_finite_targets(source: TensorSource, targets: list[str], chunk_events: int = 4096) -> None:
+    """InputFileError naming the source, the target and the number of events where a trained target is not finite.
+
+    A tensor file is checked on its target columns alone; other sources are read in chunks.
+    """
+    from airshower.io.tensors import check_finite_targets, nonfinite_events, nonfinite_target_error
+
+    if isinstance(source, H5Source):
+        check_finite_targets(source.path, targets)
+        return
+    bad = dict.fromkeys(targets, 0)
+    for start in range(0, source.n_events, chunk_events):
+        chunk = source.read(start, min(start + chunk_events, source.n_events)).targets
+        for t in targets:
+            bad[t] += nonfinite_events(chunk[t].detach().float().cpu().numpy())
+    for t, count in bad.items():
+        if count:
+            raise nonfinite_target_error(source.describe(), t, count, source.n_events)
 
 
 def _count_parameters(model: torch.nn.Module) -> int:
