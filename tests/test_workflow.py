@@ -113,6 +113,16 @@ def test_a_simulation_setting_reruns_everything_downstream(repo: Path, tiny_run:
     }
 
 
+def test_figures_keep_the_config_order_of_the_models(repo: Path, tiny_run: Path) -> None:
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    cfg["models"] = {"tvit": cfg["models"]["tvit"], "cnn": cfg["models"]["cnn"]}
+    (tiny_run / "reordered.yaml").write_text(yaml.safe_dump(cfg, sort_keys=False))
+    assert planned_jobs(repo, tiny_run, config="reordered.yaml") == {"figures": 1, "all": 1}
+    proc = snakemake(repo, tiny_run, "--dry-run", "--printshellcmds", config="reordered.yaml")
+    command = next(line for line in proc.stdout.splitlines() if "airshower figures" in line)
+    assert command.index('"tvit"') < command.index('"cnn"')
+
+
 def test_one_figure_as_a_target(repo: Path, tiny_run: Path) -> None:
     name = changed(tiny_run, lambda c: c["figures"].update(dpi=70))
     jobs = planned_jobs(repo, tiny_run, "results/tiny/figures/headline.png", config=name)

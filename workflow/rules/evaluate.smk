@@ -58,15 +58,16 @@ FIGURES_CODE = package_sources(
     "io/files.py",
     "targets.py",
 )
-# what drawing reads: the `figures` section, the test datasets, the models' names and types
+# what drawing reads: the `figures` section (keys sorted), the test datasets, the models' names
+# and types in the config's order, which sets their order and colours in every figure (as with
+# `airshower figures --config`)
 FIGURES_PARAMS = json.dumps(
     {
         "study": STUDY,
         "test_datasets": TEST_DATASETS,
         "models": {m: {"type": config["models"][m]["type"]} for m in EVAL_MODELS},
-        "figures": config["figures"],
-    },
-    sort_keys=True,
+        "figures": json.loads(json.dumps(config["figures"], sort_keys=True)),
+    }
 )
 
 
