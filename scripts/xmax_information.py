@@ -6,6 +6,7 @@ in four bins of distance to the shower axis, plus lg E and sec(theta). The geome
 core) and the energy are taken from the Monte-Carlo truth, so this is an optimistic
 reference for what the observables hold, not a reconstruction. 5-fold cross-validated.
 
+    .venv/bin/python -m pip install -e ".[scripts]"     # scikit-learn, not needed by the pipeline
     .venv/bin/python scripts/xmax_information.py data/tensors/train.h5 data/tensors/test.h5
 
 Prints the standard deviation of (predicted - true) Xmax [g/cm2] with lg E and sec(theta)
@@ -15,10 +16,15 @@ alone and with all observables.
 from __future__ import annotations
 
 import argparse
+import sys
 
 import numpy as np
-from sklearn.ensemble import HistGradientBoostingRegressor
-from sklearn.model_selection import cross_val_predict
+
+try:
+    from sklearn.ensemble import HistGradientBoostingRegressor
+    from sklearn.model_selection import cross_val_predict
+except ModuleNotFoundError:
+    sys.exit('xmax_information.py needs scikit-learn: .venv/bin/python -m pip install -e ".[scripts]"')
 
 from airshower.io.tensors import StationState, read_arrays, tensor_info
 
