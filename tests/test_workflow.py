@@ -123,6 +123,19 @@ def test_figures_keep_the_config_order_of_the_models(repo: Path, tiny_run: Path)
     assert command.index('"tvit"') < command.index('"cnn"')
 
 
+def test_a_config_typo_is_one_short_message(repo: Path, tmp_path: Path) -> None:
+    cfg = yaml.safe_load((repo / "tests/config/config.yaml").read_text())
+    cfg["simulaton"] = cfg.pop("simulation")
+    cfg["training"]["epochs"] = "7"
+    (tmp_path / "typo.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(repo, tmp_path, "--dry-run", config="typo.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "'<top level>': Additional properties are not allowed ('simulaton' was unexpected)" in out
+    assert "'training.epochs': '7' is not of type 'integer'" in out
+    assert len(out.splitlines()) < 12, out  # no dump of the schema
+
+
 def test_one_figure_as_a_target(repo: Path, tiny_run: Path) -> None:
     name = changed(tiny_run, lambda c: c["figures"].update(dpi=70))
     jobs = planned_jobs(repo, tiny_run, "results/tiny/figures/headline.png", config=name)
