@@ -62,6 +62,7 @@ LAZY = {
     ("airshower.hexgrid", "torch"): "only reached when a torch tensor is passed in (train/predict)",
     ("airshower.io.tensors", "torch"): "read_tensors builds a torch Batch for train/predict; others use read_arrays",
     ("airshower.io.tensors", "airshower.batch"): "same function as above",
+    ("airshower.io.files", "h5py"): "open_hdf5 reads the HDF5 inputs of later stages; simulate only checks its output path",
 }
 # name [version spec] [build], e.g. "numpy>=1.24", "pytorch=*=cuda*", "python>=3.10",
 # or name[key='value', ...], e.g. "pytorch[version='>=2.1', build='cuda*']"

@@ -43,6 +43,7 @@ from airshower.detector.array import Array, sd1500
 from airshower.errors import ConfigError, InputFileError
 from airshower.hexgrid import check_grid_size, window_cells, window_index, xy_to_axial
 from airshower.io.events import STATION_FIELDS, StationChunk, iterate_station_chunks, read_meta, truth_present
+from airshower.io.files import require_writable
 from airshower.io.tensors import FLOAT16_MAX, META, TARGETS, TRACE_DTYPES, StationState, TensorChunk, TensorWriter
 from airshower.targets import truth_columns, truth_fields
 
@@ -301,6 +302,7 @@ def convert_dataset(
     output = Path(output)
     if not paths:
         raise InputFileError(f"{output}: no events files to convert")
+    require_writable(output, "tensor file")
     try:
         g = check_grid_size(grid_size)
     except ValueError as exc:

@@ -15,3 +15,7 @@ class InputFileError(AirshowerError):
 
 class ExportError(AirshowerError):
     """A network cannot be exported, or its export does not reproduce it; the message names model and cause."""
+
+
+class OutputFileError(AirshowerError):
+    """An output cannot be written where it was asked for; the message names the path."""

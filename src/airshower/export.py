@@ -58,6 +58,7 @@ from airshower import __version__
 from airshower.atomic import atomic_path
 from airshower.batch import Batch
 from airshower.errors import ConfigError, ExportError
+from airshower.io.files import require_writable
 from airshower.io.tensors import StationState
 from airshower.targets import TARGETS, sigma_key
 
@@ -242,6 +243,7 @@ def export_model(
     output = Path(output)
     if output.is_dir():
         raise ConfigError(f"--output {output}: is a folder; give the file to write (e.g. model.pt2)")
+    require_writable(output, "exported model")
     net, normaliser, info = load_model(checkpoint, device="cpu", weights=weights)
     name = str(info["name"])
     g, t = int(info["grid_size"]), int(info["trace_bins"])

@@ -44,6 +44,7 @@ from airshower.detector.trigger import compact_triplet, minimum_trigger_signal, 
 from airshower.errors import ConfigError
 from airshower.hexgrid import SPACING_M
 from airshower.io.events import DEAD_RECORD_RADIUS_M, HADRONIC_MODELS, EventWriter, build_chunk
+from airshower.io.files import require_writable
 from airshower.physics.atmosphere import vertical_depth
 from airshower.physics.muons import sample_rmu
 from airshower.physics.primaries import axis_vector, primary_fractions, sample_in_hexagon, sample_primaries
@@ -291,6 +292,7 @@ def simulate_shard(sim_cfg: Mapping[str, Any], n_events: int, seed: int, shard: 
     Returns a summary: events thrown and written, stations written, wall time, events/s.
     """
     settings = check_settings(sim_cfg)
+    require_writable(output, "events file")
     if n_events < 0:
         raise ConfigError(f"number of events {n_events} must be >= 0")
     meta = {

@@ -60,7 +60,7 @@ from airshower.errors import ConfigError, InputFileError
 from airshower.evaluation.binned import binned_summary
 from airshower.evaluation.merit import binned_merit_factor
 from airshower.evaluation.prediction_file import Predictions, read_predictions
-from airshower.io.files import read_json
+from airshower.io.files import read_json, require_writable
 from airshower.targets import TARGETS
 
 SCHEMA_VERSION = 2
@@ -197,6 +197,7 @@ def read_metrics(path: str | Path) -> dict[str, Any]:
 
 def evaluate(predictions: str | Path, output: str | Path, evaluation: Mapping[str, Any]) -> dict[str, Any]:
     """Read a predictions file, compute its metrics and write them to ``output``; returns the metrics."""
+    require_writable(output, "metrics file")
     metrics = compute_metrics(read_predictions(predictions), evaluation)
     write_metrics(output, metrics)
     return metrics

@@ -30,6 +30,7 @@ import numpy as np
 
 from airshower.errors import ConfigError, InputFileError
 from airshower.evaluation.prediction_file import write_predictions
+from airshower.io.files import require_writable
 from airshower.targets import TARGETS, TRUTH_COLUMNS, zenith_deg
 
 if TYPE_CHECKING:
@@ -184,6 +185,7 @@ def predict_file(
     if model_path.is_dir():
         model_path = model_path / "model.pt"
     tensors = Path(tensors)
+    require_writable(output, "predictions file")
     truth, event_id = read_truth(tensors)
     dev = choose_device(device)
     model, normaliser, info = load_model(model_path, device=dev, weights=weights)

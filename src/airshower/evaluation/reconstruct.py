@@ -44,6 +44,7 @@ import numpy as np
 
 from airshower.atomic import atomic_path
 from airshower.errors import ConfigError, InputFileError
+from airshower.io.files import require_writable
 from airshower.targets import TARGETS, units, zenith_deg
 
 FORMATS = {".h5": "hdf5", ".hdf5": "hdf5", ".csv": "csv"}
@@ -187,8 +188,7 @@ def reconstruct(
     t0 = time.perf_counter()
     output = Path(output)
     fmt = _format(output)
-    if output.is_dir():
-        raise ConfigError(f"--output {output}: is a folder; give the table's file name")
+    require_writable(output, "table")
     if batch_size < 1:
         raise ConfigError(f"--batch-size = {batch_size}: must be >= 1")
     paths = [Path(p) for p in inputs]

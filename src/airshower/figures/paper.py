@@ -161,9 +161,11 @@ def run_figures(
 ) -> list[Path]:
     """Load the study's products under ``results`` and draw everything into ``out_dir``."""
     from airshower.figures.study import load_study
+    from airshower.io.files import require_writable
 
+    out_dir = require_writable(out_dir or Path(results) / "figures", "figures folder", directory=True)
     study = load_study(results, models, datasets, tensor_file=tensor_file, name=study_name)
-    return make_figures(study, figures, out_dir or Path(results) / "figures")
+    return make_figures(study, figures, out_dir)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:

@@ -1,15 +1,16 @@
-"""Opening a stage's input files: an :class:`~airshower.errors.InputFileError` that names the
-file and what is wrong when one is missing or unreadable (rather than a bare OSError)."""
+"""A stage's files: an input that is missing or unreadable raises
+:class:`~airshower.errors.InputFileError`, an output that cannot be written where asked
+:class:`~airshower.errors.OutputFileError`, each naming the file and what is wrong (rather
+than a bare OSError, and for outputs before any work is done)."""
 
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 from typing import Any
 
-import h5py
-
-from airshower.errors import InputFileError
+from airshower.errors import InputFileError, OutputFileError
 
 
 def require_file(path: str | Path, what: str, stage: str | None = None) -> Path:
@@ -30,10 +31,36 @@ def read_json(path: str | Path, what: str, stage: str | None = None) -> Any:
         raise InputFileError(f"{path}: not valid JSON ({exc})") from exc
 
 
-def open_hdf5(path: str | Path, what: str, stage: str | None = None) -> h5py.File:
-    """An HDF5 file opened for reading (the caller closes it); missing or not HDF5: InputFileError."""
+def open_hdf5(path: str | Path, what: str, stage: str | None = None) -> Any:
+    """An HDF5 file (``h5py.File``) opened for reading (the caller closes it); missing or not HDF5: InputFileError."""
+    import h5py  # here: the simulate stage's environment has no h5py
+
     path = require_file(path, what, stage)
     try:
         return h5py.File(path, "r")
     except OSError as exc:
         raise InputFileError(f"{path}: not a readable HDF5 file ({exc})") from exc
+
+
+def require_writable(path: str | Path, what: str, directory: bool = False) -> Path:
+    """``path`` as a Path once it is clear that the stage can write it; creates nothing.
+
+    ``directory``: ``path`` is the folder the outputs go into. The nearest folder of the path
+    that exists must be a folder in which a file can be created (probed with a temporary file,
+    removed again); the stage makes the missing folders below it when it writes. Raises
+    :class:`OutputFileError` naming the path otherwise, or when a file is to replace a folder.
+    """
+    path = Path(path)
+    if not directory and path.is_dir():
+        raise OutputFileError(f"{path}: the {what} would replace a folder; give a file name")
+    existing = (path if directory else path.parent).absolute()
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if not existing.is_dir():
+        raise OutputFileError(f"{path}: cannot write the {what} there ({existing} is a file, not a folder)")
+    try:
+        with tempfile.NamedTemporaryFile(dir=existing, prefix=".airshower-write-test-"):
+            pass
+    except OSError as exc:
+        raise OutputFileError(f"{path}: cannot write the {what} there ({exc.strerror or exc})") from exc
+    return path

@@ -39,6 +39,7 @@ from airshower.atomic import write_text
 from airshower.batch import Batch
 from airshower.config import validate_config
 from airshower.errors import InputFileError
+from airshower.io.files import require_writable
 from airshower.training import TrainingError
 from airshower.training.augment import HexSymmetries
 from airshower.training.checkpoint import (
@@ -327,13 +328,14 @@ def train_model(
     entry = model_entry(config, model_name)
     spec = model_spec(config, model_name)
     targets: list[str] = list(settings["targets"])
+    output_dir = require_writable(output_dir, "model folder", directory=True)  # before any work
+    state_dir = require_writable(state_dir if state_dir is not None else output_dir / ".state",
+                                 "training state folder", directory=True)
     if isinstance(tensors, (str, os.PathLike)):
         tensors_path: Path | None = Path(tensors)
         source: TensorSource = H5Source(tensors_path)
     else:
         tensors_path, source = None, tensors
-    output_dir = Path(output_dir)
-    state_dir = Path(state_dir) if state_dir is not None else output_dir / ".state"
     if threads is not None:
         torch.set_num_threads(max(1, int(threads)))
 
