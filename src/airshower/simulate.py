@@ -1,6 +1,6 @@
 """Simulate SD-1500 events: physics + detector -> one ROOT events file per shard.
 
-One event, step by step (``shared/physics/PHYSICS.md``):
+One event, step by step (``docs/physics.md``):
 
 1. primary (A, E, direction) and core (:mod:`airshower.physics.primaries`);
 2. Xmax from the generalised Gumbel of the hadronic model (:mod:`~airshower.physics.xmax`);

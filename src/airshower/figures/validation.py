@@ -8,7 +8,7 @@ memory) or, where it shows a parametrisation itself, from the physics modules di
 * ``ldf``: station signals against the distance to the shower axis for 10^19-10^19.5 eV
   and zenith < 40 deg, with the mean expected muon and EM signals;
 * ``muon_fraction``: muon fraction of S(1000) against zenith at 10 EeV (p and Fe, averaged
-  over their Xmax and Rmu distributions) with the PHYSICS.md reference points, and the
+  over their Xmax and Rmu distributions) with the docs/physics.md reference points, and the
   simulated stations at 800-1200 m;
 * ``trace_shapes``: mean traces (normalised to unit sum, aligned at the signal start) in
   bins of axis distance;
@@ -139,7 +139,7 @@ def _muon_fraction_figure(events: ak.Array, sim_cfg: Mapping[str, Any], width: s
         f_mu = [shower_averaged_s1000(MASS_NUMBERS[name], np.radians(z), 19.0, sim_cfg["hadronic_model"], 4000)[1]
                 for z in zen]
         ax.plot(zen, f_mu, color=PRIMARY_COLOURS[name], label=f"{name}, 10 EeV, r = 1000 m")
-    ax.plot([38, 60], [0.56, 0.84], "k*", ms=7, label="PHYSICS.md reference")
+    ax.plot([38, 60], [0.56, 0.84], "k*", ms=7, label="reference (docs/physics.md, step 5)")
     if len(events):
         r = ak.flatten(axis_distance(events)).to_numpy()
         mc = events.mc_station

@@ -2,5 +2,5 @@
 
 Every number comes from ``airshower/resources/sd_parameters.json`` (loaded by
 :mod:`airshower.physics.parameters`); every formula names its source in its docstring
-(see ``shared/physics/PHYSICS.md``, "Sources").
+(see ``docs/physics.md``, "Sources").
 """

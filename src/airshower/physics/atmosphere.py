@@ -1,4 +1,4 @@
-"""Step 4 of PHYSICS.md: a realistic atmosphere, vertical depth <-> height, slant depth.
+"""Step 4 of docs/physics.md: a realistic atmosphere, vertical depth <-> height, slant depth.
 
 The 5-layer US standard atmosphere in Linsley's parametrisation, as used by CORSIKA
 (D. Heck et al., FZKA 6019 (1998), atmosphere 1; parameters after J. Linsley):

@@ -1,4 +1,4 @@
-"""Step 3 of PHYSICS.md: the muon content Rmu of a shower, relative to a proton shower.
+"""Step 3 of docs/physics.md: the muon content Rmu of a shower, relative to a proton shower.
 
 Heitler-Matthews: N_mu ~ A^(1 - beta) E^beta with beta ~ 0.9; full simulations give
 N_mu(Fe)/N_mu(p) ~ 1.3-1.4 and shower-to-shower fluctuations sigma(N_mu)/N_mu of

@@ -1,7 +1,7 @@
 """The numbers of the parametric SD simulation (``resources/sd_parameters.json``).
 
 The file holds every constant the simulator needs, each block with the form of its
-formula; its sources are listed in ``PHYSICS.md`` ("Sources") beside the shared copy.
+formula; its sources are listed in ``docs/physics.md`` ("Sources").
 The dict is loaded once through :mod:`importlib.resources` and cached: treat it as
 read-only (use :func:`load_parameters` for a private copy).
 """

@@ -1,7 +1,7 @@
-"""Step 6 of PHYSICS.md: from expected signals to particles, and their sampling.
+"""Step 6 of docs/physics.md: from expected signals to particles, and their sampling.
 
 Signal per particle [VEM] (``per_particle_vem`` in sd_parameters.json; M. Stadelmaier,
-see PHYSICS.md "Sources"), with lgr = lg(r / 1000 m) clipped to [-1, 0.6] (100 m - 4 km,
+see docs/physics.md "Sources"), with lgr = lg(r / 1000 m) clipped to [-1, 0.6] (100 m - 4 km,
 where the forms are positive and monotonic):
 
     muon:     (0.51 + 0.25 sec) + (-0.46 + 0.19 sec) lgr - 0.05 lgr^2

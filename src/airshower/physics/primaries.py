@@ -1,4 +1,4 @@
-"""Step 1 of PHYSICS.md: the primary particle and the shower geometry.
+"""Step 1 of docs/physics.md: the primary particle and the shower geometry.
 
 * Mass number A in {1, 4, 14, 56} (p, He, N, Fe) with configurable relative fractions.
 * lg(E/eV) uniform in a configurable range.

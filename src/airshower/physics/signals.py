@@ -1,4 +1,4 @@
-"""Step 5 of PHYSICS.md: the expected signal [VEM] of each shower component in a station.
+"""Step 5 of docs/physics.md: the expected signal [VEM] of each shower component in a station.
 
 Four components: ``muon``, ``em`` (pure electromagnetic), ``em_mu`` (EM from muon decay
 and interactions) and ``em_had`` (EM from low-energy hadrons). Air-shower universality
@@ -14,7 +14,7 @@ and the muon content Rmu:
 
 The lateral shape is a modified NKG function of the distance r to the shower axis
 (the form of the Auger SD-1500 lateral distribution function, Phys. Rev. D 102 (2020)
-062005; PHYSICS.md step 5):
+062005; docs/physics.md step 5):
 
     S_c(r) = S_c(1000 m) (r/1000)^beta_c ((r + 700)/1700)^(beta_c + gamma),  gamma = 0
 
@@ -22,7 +22,7 @@ with slopes that depend on the shower age at the ground, DX_g = X_ground / cos(t
 old (large DX_g) showers have flatter lateral profiles, and the muonic components
 (muon, em_mu) are flatter than the electromagnetic ones (em, em_had), so the muon
 fraction rises with r. The two linear forms below are chosen so that the total signal
-follows beta ~ -2.6 near vertical and ~ -1.9 at 60 deg (PHYSICS.md step 5) for a mixed
+follows beta ~ -2.6 near vertical and ~ -1.9 at 60 deg (docs/physics.md step 5) for a mixed
 composition at 10 EeV; at fixed zenith the dependence on DX_g makes the LDF shape an
 (Xmax-sensitive) observable, with a p-Fe difference of ~0.05 in beta.
 

@@ -1,4 +1,4 @@
-"""Step 7 of PHYSICS.md: when the particles of each component reach a station [ns].
+"""Step 7 of docs/physics.md: when the particles of each component reach a station [ns].
 
 Arrival-time templates (M. Pothast, PhD thesis 2022, and the public repository
 ``martp91/time-trace-template-gh``, ``time_templates/data``; ``arrival_time_lognormal`` in

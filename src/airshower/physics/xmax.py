@@ -1,4 +1,4 @@
-"""Step 2 of PHYSICS.md: the depth of shower maximum, Xmax [g/cm2].
+"""Step 2 of docs/physics.md: the depth of shower maximum, Xmax [g/cm2].
 
 Generalised Gumbel distributions of Xmax per primary, energy and hadronic model
 (M. De Domenico et al., JCAP 07 (2013) 050, arXiv:1305.2331), coefficients in
