@@ -44,7 +44,16 @@ from airshower.errors import ConfigError, InputFileError
 from airshower.hexgrid import check_grid_size, window_cells, window_index, xy_to_axial
 from airshower.io.events import STATION_FIELDS, StationChunk, iterate_station_chunks, read_meta, truth_present
 from airshower.io.files import require_writable
-from airshower.io.tensors import FLOAT16_MAX, META, TARGETS, TRACE_DTYPES, StationState, TensorChunk, TensorWriter
+from airshower.io.tensors import (
+    FLOAT16_MAX,
+    META,
+    TARGETS,
+    TRACE_DTYPES,
+    StationState,
+    TensorChunk,
+    TensorWriter,
+    nonfinite_rows,
+)
 from airshower.targets import truth_columns, truth_fields
 
 EVENT_INPUT_FIELDS = ("event_id", "event_t5")
@@ -233,7 +242,7 @@ def event_targets(chunk: StationChunk, hot_x: np.ndarray, hot_y: np.ndarray) -> 
             raise InputFileError(f"{chunk.where(k)}: {name} = {float(values[k])} {what}, expected > 0")
     columns = truth_columns(e, hot_x, hot_y)
     for name, values in columns.items():
-        bad = np.flatnonzero(~np.isfinite(values.reshape(len(values), -1)).all(axis=1))
+        bad = np.flatnonzero(nonfinite_rows(values))
         if bad.size:
             k = int(bad[0])
             raise InputFileError(f"{chunk.where(k)}: the truth of target {name!r} is {values[k]} (not finite)")

@@ -130,11 +130,6 @@ def example_inputs(grid_size: int, trace_bins: int, batch_size: int, seed: int,
     return traces.contiguous(), start.contiguous(), state.to(torch.int8).contiguous(), pos.contiguous()
 
 
-def _resolve_checkpoint(model_dir_or_pt: str | Path) -> Path:
-    path = Path(model_dir_or_pt)
-    return path / "model.pt" if path.is_dir() else path
-
-
 def _short(exc: BaseException) -> str:
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return f"{type(exc).__name__}: {lines[0][:300] if lines else ''}"
@@ -233,13 +228,13 @@ def export_model(
     """
     from torch.export import Dim
 
-    from airshower.training.checkpoint import load_model
+    from airshower.training.checkpoint import checkpoint_path, load_model
 
     if weights not in ("best", "last"):
         raise ConfigError(f"--weights = {weights!r}: must be 'best' or 'last'")
     if int(max_batch) < 2:
         raise ConfigError(f"max_batch = {max_batch}: must be >= 2")
-    checkpoint = _resolve_checkpoint(model_dir_or_pt)
+    checkpoint = checkpoint_path(model_dir_or_pt)
     output = Path(output)
     if output.is_dir():
         raise ConfigError(f"--output {output}: is a folder; give the file to write (e.g. model.pt2)")

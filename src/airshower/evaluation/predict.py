@@ -6,7 +6,8 @@ model entry, weights of the best epoch, target normalisation), runs it over
 ``data/tensors/{dataset}.h5`` in batches without gradients, turns its standardised outputs
 into physical units (``normaliser.denormalise``, then each target's finalisation of
 :mod:`airshower.targets`: a reconstructed axis is rescaled to a unit vector; with an
-uncertainty head also the standard deviations, ``normaliser.sigma``) and writes ``results/{study}/predictions/{dataset}/{model}.h5`` in the layout of
+uncertainty head also the standard deviations, ``normaliser.sigma``) and writes
+``results/{study}/predictions/{dataset}/{model}.h5`` in the layout of
 :mod:`airshower.evaluation.prediction_file`: per event the reconstruction of every target
 the model predicts, the truth of every target the tensor file holds (``targets/*``), the
 true zenith [deg] from the true axis, the event id (``meta/event_id``) and the row.
@@ -146,9 +147,11 @@ def check_trace_format(source: Any, info: Mapping[str, Any], model_path: Path, p
 def check_finite(reco: Mapping[str, np.ndarray], sigma: Mapping[str, np.ndarray], model_path: Path,
                  tensors: Path) -> None:
     """InputFileError naming the model, the target and the events file when a prediction is not finite."""
+    from airshower.io.tensors import nonfinite_events
+
     for what, columns in (("", reco), ("uncertainty of ", sigma)):
         for t, values in columns.items():
-            bad = int((~np.isfinite(values.reshape(len(values), -1))).any(axis=1).sum())
+            bad = nonfinite_events(values)
             if bad:
                 raise InputFileError(f"{model_path}: the network predicts a non-finite {what}{t} for {bad} of "
                                      f"{len(values)} events of {tensors}")
@@ -177,13 +180,11 @@ def predict_file(
     ``model_path`` is a ``model.pt`` or the model's folder. Returns a small record
     (model, dataset, events, targets, seconds, events/s).
     """
-    from airshower.training.checkpoint import load_model
+    from airshower.training.checkpoint import checkpoint_path, load_model
     from airshower.training.data import H5Source
     from airshower.training.device import choose_device
 
-    model_path = Path(model_path)
-    if model_path.is_dir():
-        model_path = model_path / "model.pt"
+    model_path = checkpoint_path(model_path)
     tensors = Path(tensors)
     require_writable(output, "predictions file")
     truth, event_id = read_truth(tensors)

@@ -181,7 +181,7 @@ def reconstruct(
 
     from airshower.convert import convert_dataset
     from airshower.evaluation.predict import check_finite, check_trace_format, predict_source
-    from airshower.training.checkpoint import load_model
+    from airshower.training.checkpoint import checkpoint_path, load_model
     from airshower.training.data import H5Source
     from airshower.training.device import choose_device
 
@@ -194,9 +194,7 @@ def reconstruct(
     paths = [Path(p) for p in inputs]
     if not paths:
         raise InputFileError("reconstruct: no input files")
-    model_path = Path(model_path)
-    if model_path.is_dir():
-        model_path = model_path / "model.pt"
+    model_path = checkpoint_path(model_path)
     dev = choose_device(device)
     model, normaliser, info = load_model(model_path, device=dev, weights=weights)
     targets = list(info["targets"])

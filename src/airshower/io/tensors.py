@@ -435,12 +435,17 @@ def read_arrays(
         return out
 
 
-def nonfinite_events(values: np.ndarray) -> int:
-    """Number of events (rows along the first axis) with a NaN or inf in any component; 0 for integers."""
+def nonfinite_rows(values: np.ndarray) -> np.ndarray:
+    """(N,) bool: the events (rows along the first axis) with a NaN or inf in any component."""
     values = np.asarray(values)
     if values.size == 0 or not np.issubdtype(values.dtype, np.inexact):
-        return 0
-    return int((~np.isfinite(values.reshape(len(values), -1))).any(axis=1).sum())
+        return np.zeros(len(values), dtype=bool)
+    return ~np.isfinite(values.reshape(len(values), -1)).all(axis=1)
+
+
+def nonfinite_events(values: np.ndarray) -> int:
+    """Number of events with a NaN or inf in any component (:func:`nonfinite_rows`); 0 for integers."""
+    return int(nonfinite_rows(values).sum())
 
 
 def nonfinite_target_error(where: str | Path, target: str, bad: int, n: int) -> InputFileError:

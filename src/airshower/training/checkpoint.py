@@ -75,6 +75,12 @@ def weights_checksum(state: Mapping[str, Any]) -> str:
     return digest.hexdigest()
 
 
+def checkpoint_path(model_dir_or_pt: str | Path) -> Path:
+    """The ``model.pt`` of a trained model's folder, or the path itself when it is not a folder."""
+    path = Path(model_dir_or_pt)
+    return path / "model.pt" if path.is_dir() else path
+
+
 def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
 
