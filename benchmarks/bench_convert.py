@@ -58,7 +58,6 @@ from airshower.convert import (  # noqa: E402
     file_record,
 )
 from airshower.detector.array import sd1500  # noqa: E402
-from airshower.targets import truth_fields  # noqa: E402
 from airshower.io.events import (  # noqa: E402
     EVENT_FIELDS,
     MC_STATION_FIELDS,
@@ -68,7 +67,9 @@ from airshower.io.events import (  # noqa: E402
     iterate_station_chunks,
     read_events,
 )
-from airshower.io.tensors import StationState, TensorChunk, TensorWriter, read_arrays  # noqa: E402
+from airshower.io.tensors import TensorChunk, TensorWriter, read_arrays  # noqa: E402
+from airshower.station_state import StationState  # noqa: E402
+from airshower.targets import truth_fields  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -37,20 +37,25 @@ from pathlib import Path
 import torch
 
 from airshower.batch import Batch
+from airshower.config import validate_config
+from airshower.inference.device import autocast_dtype, choose_device, device_name, synchronize
+from airshower.inference.normalise import TargetNormaliser
+from airshower.inference.tensor_sources import H5Source, MemorySource, as_model_input, take
 from airshower.models.flops import make_example_batch
 from airshower.models.registry import MODEL_TYPES, build_model
 from airshower.training.augment import HexSymmetries
-from airshower.training.data import DeviceData, H5Source, MemorySource, StreamData, as_model_input, take
-from airshower.training.device import autocast_dtype, choose_device, device_name, synchronize
+from airshower.training.data import DeviceData, StreamData
 from airshower.training.distributed import DistContext
 from airshower.training.loop import LRSchedule, StepContext, build_optimizer, train_step
-from airshower.training.normalise import TargetNormaliser
+from airshower.training.settings import training_settings
 
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
-SETTINGS = {
-    "learning_rate": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw", "momentum": 0.9, "scheduler": "constant",
-    "warmup_epochs": 0, "epochs": 1, "min_lr_factor": 0.01, "plateau_factor": 0.5, "plateau_patience": 2,
-}
+SETTINGS = training_settings(validate_config({
+    "models": {"bench": {"type": "hexcnn"}},
+    "training": {"learning_rate": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw", "momentum": 0.9,
+                 "scheduler": "constant", "warmup_epochs": 0, "epochs": 1, "min_lr_factor": 0.01,
+                 "plateau_factor": 0.5, "plateau_patience": 2, "targets": TARGETS},
+}), "bench")
 
 
 def synthetic_events(n: int, grid: int, bins: int, seed: int = 0) -> Batch:
@@ -64,6 +69,7 @@ def synthetic_events(n: int, grid: int, bins: int, seed: int = 0) -> Batch:
         "lg_energy": 18.5 + 1.5 * torch.rand(n, generator=gen),
         "axis": torch.stack([theta.sin() * phi.cos(), theta.sin() * phi.sin(), theta.cos()], -1),
         "core": 300.0 * torch.randn(n, 2, generator=gen),
+        "ln_a": torch.zeros(n),  # protons: every truth column of the tensor file is there
         "mass": torch.ones(n),
     }
     return Batch(b.traces.to(torch.float16), b.start_time, b.state.to(torch.int8), b.position, targets)

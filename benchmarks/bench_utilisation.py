@@ -15,7 +15,7 @@ For every network of a study config (default: ``config/paper.yaml``, the publish
   (``in use MiB``: model, optimiser state, batch; CUDA allocator, or the CPU's resident set
   size, :mod:`memory`);
 * ``host syncs``: operators in one step that make the host wait for a GPU
-  (:class:`airshower.training.syncs.HostSyncCounter`; the optimiser's CPU-side step counts
+  (:class:`tests.kit.host_syncs.HostSyncCounter`; the optimiser's CPU-side step counts
   excluded), counted on whatever device runs the benchmark.
 
     .venv/bin/python benchmarks/bench_utilisation.py                                 # paper sizes, CPU here
@@ -40,17 +40,18 @@ import torch
 import yaml
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(1, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.kit
 from bench_train import step_context, synthetic_events  # noqa: E402
 from memory import MemoryProbe, reexec_with_malloc_env  # noqa: E402
 
 from airshower.config import load_config  # noqa: E402
 from airshower.errors import ConfigError  # noqa: E402
+from airshower.inference.device import autocast_dtype, choose_device, device_name, synchronize  # noqa: E402
+from airshower.inference.tensor_sources import as_model_input, take  # noqa: E402
 from airshower.models.flops import forward_flops  # noqa: E402
 from airshower.models.registry import build_model  # noqa: E402
-from airshower.training.data import as_model_input, take  # noqa: E402
-from airshower.training.device import autocast_dtype, choose_device, device_name, synchronize  # noqa: E402
 from airshower.training.loop import train_step  # noqa: E402
-from airshower.training.syncs import HostSyncCounter  # noqa: E402
+from tests.kit.host_syncs import HostSyncCounter  # noqa: E402
 
 
 def matmul_peak(dev: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], repeats: int = 5) -> tuple[float, int]:

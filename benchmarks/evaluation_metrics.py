@@ -14,10 +14,12 @@ import tempfile
 import time
 from pathlib import Path
 
-from airshower.config import validate_config
-from airshower.evaluation.metrics import compute_metrics
-from airshower.evaluation.prediction_file import read_predictions
-from airshower.evaluation.synthetic import write_synthetic
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root: tests.kit
+from airshower.config import validate_config  # noqa: E402
+from airshower.evaluation.metrics import compute_metrics  # noqa: E402
+from airshower.evaluation.prediction_file import read_predictions  # noqa: E402
+
+from tests.kit.predictions import write_synthetic  # noqa: E402
 
 
 def main(sizes: list[int]) -> None:

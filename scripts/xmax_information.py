@@ -7,7 +7,7 @@ core) and the energy are taken from the Monte-Carlo truth, so this is an optimis
 reference for what the observables hold, not a reconstruction. 5-fold cross-validated.
 
     .venv/bin/python -m pip install -e ".[scripts]"     # scikit-learn, not needed by the pipeline
-    .venv/bin/python scripts/xmax_information.py data/tensors/train.h5 data/tensors/test.h5
+    .venv/bin/python scripts/xmax_information.py data/default/tensors/train.h5 data/default/tensors/test.h5
 
 Prints the standard deviation of (predicted - true) Xmax [g/cm2] with lg E and sec(theta)
 alone and with all observables.
@@ -26,7 +26,8 @@ try:
 except ModuleNotFoundError:
     sys.exit('xmax_information.py needs scikit-learn: .venv/bin/python -m pip install -e ".[scripts]"')
 
-from airshower.io.tensors import StationState, read_arrays, tensor_info
+from airshower.io.tensors import read_arrays, tensor_info
+from airshower.station_state import StationState
 
 DISTANCE_BINS_M = ((400, 800), (800, 1200), (1200, 1600), (1600, 2200))
 

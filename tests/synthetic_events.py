@@ -191,6 +191,11 @@ def hand_chunk(events: Sequence[Mapping[str, Any]], trace_bins: int) -> dict[str
     )
 
 
+def without_truth(chunk: dict[str, Any]) -> dict[str, Any]:
+    """An events chunk without any Monte-Carlo field (what measured data look like)."""
+    return {k: v for k, v in chunk.items() if not k.startswith("mc_")}
+
+
 def write_events(
     path: str | Path, chunks: Iterable[Mapping[str, Any]], trace_bins: int, bin_ns: float = 25.0, **meta: Any
 ) -> Path:

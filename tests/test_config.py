@@ -111,3 +111,54 @@ def test_every_shipped_model_builds(repo: Path) -> None:
             net = build_model(model, spec, cfg["convert"]["grid_size"], cfg["simulation"]["trace_bins"],
                               cfg["training"]["targets"])
             assert count_parameters(net) > 0
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ({"lerning_rate": 0.1}, ["models.cnn.training", "lerning_rate", "allowed keys", "learning_rate"]),
+        ({"epochs": "7"}, ["models.cnn.training.epochs", "'7'", "integer"]),
+        ({"optimizer": "lbfgs"}, ["models.cnn.training.optimizer", "lbfgs", "adamw"]),
+    ],
+)
+def test_per_model_training_overrides_are_checked_against_the_training_section(
+    override: dict, words: list[str]
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        validate_config({"models": {"cnn": {"type": "hexcnn", "training": override}}})
+    for word in words:
+        assert word in str(info.value), str(info.value)
+
+
+def test_per_model_training_overrides_get_no_defaults() -> None:
+    """An override holds only what it changes: the other keys keep the training section's values."""
+    cfg = validate_config({"models": {"cnn": {"type": "hexcnn", "training": {"epochs": 3}}}})
+    assert cfg["models"]["cnn"]["training"] == {"epochs": 3}
+
+
+@pytest.mark.parametrize(
+    ("spec", "words"),
+    [
+        ({"type": "vit", "dept": 3}, ["models.vit.dept", "unknown hyperparameter", "allowed:", "depth"]),
+        ({"type": "vit", "depth": 0}, ["models.vit.depth = 0", ">= 1"]),
+        ({"type": "vit", "dim": 32, "heads": 3}, ["models.vit.heads = 3", "divide"]),
+    ],
+)
+def test_model_entries_are_checked_against_the_registry(spec: dict, words: list[str]) -> None:
+    from airshower.models.registry import check_model_entries
+
+    cfg = validate_config({"models": {"vit": spec}})
+    with pytest.raises(ConfigError) as info:
+        check_model_entries(cfg, source="study.yaml")
+    message = str(info.value)
+    assert message.startswith("study.yaml: ") and "\n" not in message, message
+    for word in words:
+        assert word in message, message
+
+
+def test_shipped_model_entries_pass_the_load_time_check(repo: Path) -> None:
+    from airshower.models.registry import check_model_entries
+
+    for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
+                 "tests/config/config.yaml"):
+        check_model_entries(load_config(repo / name), source=name)

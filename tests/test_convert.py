@@ -15,14 +15,16 @@ import numpy as np
 import pytest
 import uproot
 
+from airshower import layout
 from airshower.cli import main as cli_main
-from airshower.convert import convert_dataset, dataset_inputs, hottest_station
+from airshower.convert import convert_dataset, hottest_station
 from airshower.detector.array import sd1500
 from airshower.errors import InputFileError
 from airshower.io.events import META_KEY, SCHEMA_VERSION, TREE, iterate_station_chunks, read_events
 from airshower.io.tensors import StationState, read_arrays, tensor_info
+from airshower.sources.registry import input_files
 from airshower.targets import TRUTH_COLUMNS
-from synthetic_events import hand_chunk, synthetic_chunk, write_events
+from synthetic_events import hand_chunk, synthetic_chunk, without_truth, write_events
 
 T = 16
 S = StationState
@@ -237,19 +239,57 @@ def _cfg(grid: int = 5, **extra: Any) -> str:
 
 
 def test_cli_converts_a_dataset_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    """A dataset of source files: its globs expand in shard order; the output follows the layout."""
     monkeypatch.chdir(tmp_path)
     for shard in (0, 1, 2, 10):
         chunk = synthetic_chunk(3, seed=shard, trace_bins=T, first_id=3 * shard)
-        write_events(Path(f"data/sim/tiny/{shard}.root"), [chunk], T)
-    assert [p.name for p in dataset_inputs("tiny")] == ["0.root", "1.root", "2.root", "10.root"]
-    assert cli_main(["convert", "--config-json", _cfg(7), "--dataset", "tiny"]) == 0
+        write_events(Path(f"elsewhere/tiny/{shard}.root"), [chunk], T)
+    entry = {"source": "files", "paths": ["elsewhere/tiny/*.root"]}
+    assert [p.name for p in input_files("s", "tiny", entry)] == ["0.root", "1.root", "2.root", "10.root"]
+    cfg = json.dumps({"study": "s", "convert": {"grid_size": 7}, "datasets": {"tiny": entry}})
+    assert cli_main(["convert", "--config-json", cfg, "--dataset", "tiny"]) == 0
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
-    assert summary["events"] == 12 and summary["output"] == "data/tensors/tiny.h5"
-    info = tensor_info("data/tensors/tiny.h5")
+    assert summary["events"] == 12 and summary["output"] == "data/s/tensors/tiny.h5" and summary["source"] == "files"
+    info = tensor_info("data/s/tensors/tiny.h5")
     assert (info["N"], info["G"], info["T"]) == (12, 7, T)
     assert info["attrs"]["config"] == {"convert": {"grid_size": 7, "chunk_events": 5000, "trace_dtype": "float16",
                                                    "trace_compression": "none"},
-                                       "dataset": "tiny"}
+                                       "dataset": "tiny", "source": "files"}
+
+
+def test_cli_converts_a_simulated_dataset_from_the_study_layout(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for shard in (0, 1):
+        write_events(layout.shard_file("s", "sim", shard), [synthetic_chunk(4, seed=shard, trace_bins=T,
+                                                                             first_id=4 * shard)], T)
+    cfg = json.dumps({"study": "s", "convert": {"grid_size": 5},
+                      "datasets": {"sim": {"events": 8, "shards": 2, "seed": 1}}})
+    assert cli_main(["convert", "--config-json", cfg, "--dataset", "sim"]) == 0
+    assert tensor_info(layout.tensor_file("s", "sim"))["N"] == 8
+    cfg3 = cfg.replace('"shards": 2', '"shards": 3')
+    assert cli_main(["convert", "--config-json", cfg3, "--dataset", "sim"]) == 2
+    err = capsys.readouterr().err
+    assert "data/s/sim/sim/2.root: no such events file of dataset 'sim' (1 of 3 missing)" in err
+
+
+def test_a_glob_that_matches_nothing_is_refused_by_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    cfg = json.dumps({"convert": {"grid_size": 5}, "datasets": {"mine": {"source": "files", "paths": ["nope/*.root"]}}})
+    assert cli_main(["convert", "--config-json", cfg, "--dataset", "mine"]) == 2
+    err = capsys.readouterr().err
+    assert "datasets.mine.paths: 'nope/*.root' matches no file" in err
+    assert not Path("data").exists()
+
+
+def test_duplicated_event_ids_across_files_are_refused(tmp_path: Path) -> None:
+    a = write_events(tmp_path / "a.root", [synthetic_chunk(4, seed=1, trace_bins=T, first_id=0)], T)
+    b = write_events(tmp_path / "b.root", [synthetic_chunk(4, seed=2, trace_bins=T, first_id=3)], T)
+    out = tmp_path / "t.h5"
+    with pytest.raises(InputFileError, match=r"b.root: entry 0 \(event_id 3\): event_id 3 appears twice \(also in .*a.root\)"):
+        convert_dataset([a, b], out, 5, 100, "float32", {})
+    assert not out.exists() and not list(tmp_path.glob(".t.h5*"))
 
 
 def _raw(path: Path, chunk: dict[str, Any] | None, meta: dict[str, Any] | None = None) -> Path:
@@ -285,11 +325,6 @@ def _no_branch(p: Path) -> Path:
     chunk = _good()
     del chunk["mc_xmax"]
     return _raw(p, chunk)
-
-
-def without_truth(chunk: dict[str, Any]) -> dict[str, Any]:
-    """An events chunk without any Monte-Carlo field (what measured data look like)."""
-    return {k: v for k, v in chunk.items() if not k.startswith("mc_")}
 
 
 def _no_truth(p: Path) -> Path:
@@ -367,7 +402,7 @@ BAD: dict[str, tuple[Callable[[Path], Path], str]] = {
     "untriggered": (_untriggered, r"no triggered station"),
     "other_bins": (_other_bins, r"17 bins of 25.0 ns, but .* has 16 bins"),
     "huge": (_huge, r"100000 VEM in one bin, beyond float16 .*convert.trace_dtype: float32"),
-    "off_lattice": (_off_lattice, r"lies in lattice cell \(1, 0\), but the array puts station"),
+    "off_lattice": (_off_lattice, r"lies in lattice cell \(1, 0\), but the array puts station \d+ at \(0, 0\), 1500 m away"),
 }
 
 
@@ -396,7 +431,12 @@ def test_empty_dataset_fails_cleanly(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.chdir(tmp_path)
     assert cli_main(["convert", "--config-json", _cfg(), "--dataset", "nothing"]) == 2
     err = capsys.readouterr().err
-    assert "no events files" in err and "'nothing'" in err
+    assert "--dataset 'nothing' is not a key of 'datasets'" in err
+    cfg = json.dumps({"convert": {"grid_size": 5}, "datasets": {"nothing": {"events": 5, "seed": 1}}})
+    assert cli_main(["convert", "--config-json", cfg, "--dataset", "nothing"]) == 2
+    err = capsys.readouterr().err
+    assert "data/default/sim/nothing/0.root: no such events file of dataset 'nothing'" in err
+    assert not Path("data/default/tensors").exists()
     with pytest.raises(InputFileError, match="no events files to convert"):
         convert([], tmp_path / "y.h5")
 

@@ -16,10 +16,10 @@ from airshower.cli import main as cli_main
 from airshower.config import validate_config
 from airshower.evaluation.predict import predict_source
 from airshower.export import ExportError, example_inputs, export_model, read_metadata
+from airshower.inference.checkpoint import load_model
+from airshower.inference.tensor_sources import MemorySource
 from airshower.models.flops import make_example_batch
-from airshower.training.checkpoint import load_model
-from airshower.training.data import MemorySource
-from airshower.training.engine import run_training
+from airshower.training.engine import train_model
 
 G, T, N = 5, 12, 24
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
@@ -92,7 +92,7 @@ def trained(tmp_path_factory):
                 "models": {family: spec},
                 "training": {"epochs": 1, "batch_size": 8, "targets": TARGETS, "uncertainty": uncertainty},
             }, partial=True)
-            run_training(cfg, family, MemorySource(tiny_events()), root / family, device="cpu")
+            train_model(cfg, family, MemorySource(tiny_events()), root / family, device="cpu")
             cache[family] = root / family
         return cache[family]
 

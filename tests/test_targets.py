@@ -14,10 +14,10 @@ from airshower.config import load_schema, schema_path
 from airshower.errors import ConfigError
 from airshower.evaluation import binned
 from airshower.hexgrid import N_SYMMETRIES, transform_vectors, vector_fields
+from airshower.inference.normalise import TargetNormaliser
 from airshower.io import tensors
 from airshower.models.heads import RegressionHead, check_targets
 from airshower.training.augment import HexSymmetries
-from airshower.training.normalise import TargetNormaliser
 
 NAMES = list(tg.TARGETS)
 

@@ -1,11 +1,14 @@
 """The tiny study (tests/config/config.yaml) run end to end through Snakemake, on the CPU.
 
-One run per test session (module fixture); the tests then look at what it produced and at
-what a dry run would re-run after a change of one config value.
+One run per test session (module fixture), in a copy of the checkout (workflow/, src/, config/)
+as a user runs a study; the tests then look at what it produced, at what a dry run would re-run
+after a change of one config value or of the package's data, and at a copy of the finished
+folder elsewhere, which has nothing to do.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -16,12 +19,26 @@ import pytest
 import yaml
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
+# what a study folder holds of the checkout: the workflow, the package it reads, the configs
+CHECKOUT = ("workflow", "src", "config")
+PARAMETERS = Path("src/airshower/resources/sd_parameters.json")
+
+
+def copy_checkout(repo: Path, dest: Path) -> Path:
+    """A copy of the parts of the checkout the workflow needs, in ``dest`` (links kept as links)."""
+    for name in CHECKOUT:
+        shutil.copytree(repo / name, dest / name, symlinks=True,
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+    return dest
 
 
 def snakemake(repo: Path, workdir: Path, *args: str, config: str = "config.yaml") -> subprocess.CompletedProcess:
-    """Run Snakemake on the repository's workflow in ``workdir`` with a config file there."""
+    """Run Snakemake in ``workdir`` with a config file there: on the workflow of the checkout in
+    ``workdir`` when it holds one, else on the repository's."""
+    snakefile = workdir / "workflow/Snakefile"
     cmd = [
-        SNAKEMAKE, "--snakefile", str(repo / "workflow/Snakefile"), "--directory", str(workdir),
+        SNAKEMAKE, "--snakefile", str(snakefile if snakefile.is_file() else repo / "workflow/Snakefile"),
+        "--directory", str(workdir),
         "--configfile", str(workdir / config), "--cores", "2", *args,
     ]
     # PATH as the caller has it (no activated venv): the workflow finds `airshower` itself
@@ -30,7 +47,7 @@ def snakemake(repo: Path, workdir: Path, *args: str, config: str = "config.yaml"
 
 @pytest.fixture(scope="module")
 def tiny_run(repo: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    workdir = tmp_path_factory.mktemp("tiny")
+    workdir = copy_checkout(repo, tmp_path_factory.mktemp("tiny"))
     shutil.copy(repo / "tests/config/config.yaml", workdir / "config.yaml")
     proc = snakemake(repo, workdir)
     if proc.returncode != 0:
@@ -53,6 +70,12 @@ def test_tiny_study_produces_every_target(tiny_run: Path) -> None:
     summary = (results / "figures" / "summary.csv").read_text().splitlines()
     assert len(summary) == 1 + len(cfg["models"])
     assert any((results / "validation").glob("*.png"))
+    # the study's own data: data/{study}/sim and data/{study}/tensors (airshower.layout)
+    for name, ds in cfg["datasets"].items():
+        assert (tiny_run / "data" / cfg["study"] / "tensors" / f"{name}.h5").stat().st_size > 0
+        for shard in range(ds.get("shards", 1)):
+            assert (tiny_run / "data" / cfg["study"] / "sim" / name / f"{shard}.root").stat().st_size > 0
+    assert not (tiny_run / "data" / "sim").exists() and not (tiny_run / "data" / "tensors").exists()
 
 
 def planned_jobs(repo: Path, workdir: Path, *targets: str, config: str = "config.yaml") -> dict[str, int]:
@@ -85,6 +108,50 @@ def test_nothing_to_do_after_a_complete_run(repo: Path, tiny_run: Path) -> None:
     assert planned_jobs(repo, tiny_run) == {}
 
 
+EVERYTHING = {
+    "simulate": 4, "validate_simulation": 1, "convert": 3, "train": 2,
+    "predict": 4, "evaluate": 4, "figures": 1, "all": 1,
+}
+
+
+def moved(tiny_run: Path, dest: Path) -> Path:
+    """The finished study folder (checkout, data, results, logs, .snakemake) copied to ``dest``,
+    times kept, as `cp -a` or rsync -a move it."""
+    shutil.copytree(tiny_run, dest, symlinks=True)
+    return dest
+
+
+def test_a_moved_study_has_nothing_to_do(repo: Path, tiny_run: Path, tmp_path: Path) -> None:
+    copy = moved(tiny_run, tmp_path / "elsewhere" / "deeper" / "study")
+    assert planned_jobs(repo, copy) == {}
+    for trigger in ("input", "code"):  # no output whose recorded inputs or code differ
+        proc = snakemake(repo, copy, "--list-changes", trigger)
+        assert proc.returncode == 0 and not proc.stdout.strip(), proc.stdout
+
+
+def test_a_physics_number_reruns_everything(repo: Path, tiny_run: Path, tmp_path: Path) -> None:
+    """The parameter file is read through importlib.resources: an input of simulate (and convert)."""
+    copy = moved(tiny_run, tmp_path / "study")
+    parameters = copy / PARAMETERS
+    numbers = json.loads(parameters.read_text())
+    block = next(v for v in numbers.values() if isinstance(v, dict))  # the first block of numbers
+    first_number(block, lambda x: x * 1.01)
+    parameters.write_text(json.dumps(numbers, indent=1))
+    assert planned_jobs(repo, copy) == EVERYTHING
+
+
+def first_number(tree: dict | list, change) -> bool:  # noqa: ANN001
+    """Apply ``change`` to the first number (not a bool) found depth-first in ``tree``."""
+    items = tree.items() if isinstance(tree, dict) else enumerate(tree)
+    for key, value in items:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            tree[key] = change(value)
+            return True
+        if isinstance(value, (dict, list)) and first_number(value, change):
+            return True
+    return False
+
+
 def test_a_model_hyperparameter_reruns_only_that_model(repo: Path, tiny_run: Path) -> None:
     name = changed(tiny_run, lambda c: c["models"]["cnn"].update(conv_channels=[8, 8, 8]))
     jobs = planned_jobs(repo, tiny_run, config=name)
@@ -106,11 +173,7 @@ def test_an_evaluation_setting_reruns_metrics_and_figures(repo: Path, tiny_run: 
 
 def test_a_simulation_setting_reruns_everything_downstream(repo: Path, tiny_run: Path) -> None:
     name = changed(tiny_run, lambda c: c["simulation"].update(dead_fraction=0.02))
-    jobs = planned_jobs(repo, tiny_run, config=name)
-    assert jobs == {
-        "simulate": 4, "validate_simulation": 1, "convert": 3, "train": 2,
-        "predict": 4, "evaluate": 4, "figures": 1, "all": 1,
-    }
+    assert planned_jobs(repo, tiny_run, config=name) == EVERYTHING
 
 
 def test_figures_keep_the_config_order_of_the_models(repo: Path, tiny_run: Path) -> None:
@@ -121,6 +184,65 @@ def test_figures_keep_the_config_order_of_the_models(repo: Path, tiny_run: Path)
     proc = snakemake(repo, tiny_run, "--dry-run", "--printshellcmds", config="reordered.yaml")
     command = next(line for line in proc.stdout.splitlines() if "airshower figures" in line)
     assert command.index('"tvit"') < command.index('"cnn"')
+
+
+def test_a_dataset_without_truth_is_converted_and_reconstructed_by_every_model(repo: Path, tiny_run: Path) -> None:
+    """Events files of measured data (no Monte-Carlo truth), named by path: converted from their
+    source and reconstructed by each trained model into a per-event table; nothing else re-runs."""
+    import h5py
+
+    from synthetic_events import synthetic_chunk, without_truth, write_events
+
+    for k in range(2):
+        chunk = without_truth(synthetic_chunk(15, seed=40 + k, trace_bins=48, first_id=100 * k))
+        write_events(tiny_run / "measured" / f"run{k}.root", [chunk], 48)
+
+    def add_measured(cfg: dict) -> None:
+        cfg["datasets"]["measured"] = {"source": "files", "paths": ["measured/run*.root"]}
+        cfg["reconstruct_datasets"] = ["measured"]
+
+    name = changed(tiny_run, add_measured)
+    assert planned_jobs(repo, tiny_run, config=name) == {"convert": 1, "reconstruct": 2, "all": 1}
+    proc = snakemake(repo, tiny_run, config=name)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for model in ("cnn", "tvit"):
+        with h5py.File(tiny_run / "results/tiny/reconstructed/measured" / f"{model}.h5") as f:
+            ids = f["events/event_id"][()]
+            assert sorted(ids.tolist()) == list(range(15)) + list(range(100, 115))
+            assert "events/xmax" in f and not any(k.startswith("true_") for k in f["events"])
+    assert planned_jobs(repo, tiny_run, config=name) == {}
+
+
+def test_the_auger_open_data_are_reconstructed_and_compared_with_the_fd(repo: Path, tiny_run: Path) -> None:
+    """JSON events and the summary CSV in the release's format: converted (traces windowed to the
+    networks' 48 bins), reconstructed by every model, and drawn against the FD Xmax."""
+    import h5py
+
+    from tests.kit.auger_release import HYBRID, SD_ONLY, write_release
+
+    write_release(tiny_run / "auger")
+
+    def add_auger(cfg: dict) -> None:
+        cfg["datasets"]["auger"] = {"source": "auger_opendata", "paths": ["auger/Auger_*.json"],
+                                    "summary": "auger/dataSummarySD1500.csv"}
+        cfg["reconstruct_datasets"] = ["auger"]
+
+    name = changed(tiny_run, add_auger)
+    formats = yaml.safe_load((tiny_run / name).read_text())["figures"]["formats"]
+    assert planned_jobs(repo, tiny_run, config=name) == {"convert": 1, "reconstruct": 2, "sd_vs_fd": 2 * len(formats),
+                                                         "all": 1}
+    proc = snakemake(repo, tiny_run, config=name)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    for model in ("cnn", "tvit"):
+        with h5py.File(tiny_run / "results/tiny/reconstructed/auger" / f"{model}.h5") as f:
+            ids = f["events/event_id"][()].tolist()
+            fd = dict(zip(ids, f["events/reference_fd_xmax"][()].tolist()))
+            assert f["events/reference_fd_xmax"].attrs["unit"] == "g/cm2"
+        assert sorted(ids) == sorted([HYBRID, SD_ONLY])  # the SD-750 event is skipped
+        assert abs(fd[HYBRID] - 756.0) < 0.5 and fd[SD_ONLY] != fd[SD_ONLY]  # weighted over eyes; NaN without FD
+        for ext in formats:
+            assert (tiny_run / "results/tiny/figures" / f"sd_vs_fd_auger_{model}.{ext}").stat().st_size > 0
+    assert planned_jobs(repo, tiny_run, config=name) == {}
 
 
 def test_a_config_typo_is_one_short_message(repo: Path, tmp_path: Path) -> None:
@@ -134,6 +256,54 @@ def test_a_config_typo_is_one_short_message(repo: Path, tmp_path: Path) -> None:
     assert "'<top level>': Additional properties are not allowed ('simulaton' was unexpected)" in out
     assert "'training.epochs': '7' is not of type 'integer'" in out
     assert len(out.splitlines()) < 12, out  # no dump of the schema
+
+
+def test_a_misspelt_hyperparameter_stops_the_dry_run(repo: Path, tmp_path: Path) -> None:
+    """Checked when the workflow loads, against the model registry: not after simulating and converting."""
+    cfg = yaml.safe_load((repo / "tests/config/config.yaml").read_text())
+    cfg["models"]["tvit"]["dept"] = 3
+    (tmp_path / "typo.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(repo, tmp_path, "--dry-run", config="typo.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    line = next(line for line in out.splitlines() if "models.tvit.dept" in line)
+    assert "unknown hyperparameter" in line and "allowed: " in line and "depth" in line, line
+    assert "Job stats" not in out and len(out.splitlines()) < 12, out
+
+
+def test_a_misspelt_training_override_stops_the_dry_run(repo: Path, tmp_path: Path) -> None:
+    cfg = yaml.safe_load((repo / "tests/config/config.yaml").read_text())
+    cfg["models"]["cnn"]["training"] = {"epoch": 3}
+    (tmp_path / "typo.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake(repo, tmp_path, "--dry-run", config="typo.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "'models.cnn.training'" in out and "'epoch' was unexpected" in out and "epochs" in out, out
+
+
+def test_rules_list_their_code_relative_and_derived(repo: Path, tmp_path: Path) -> None:
+    """A dry run of a fresh study: each rule's code inputs are relative paths from the stage's
+    imports (simulate reads the physics numbers, train no figure code)."""
+    copy_checkout(repo, tmp_path)
+    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
+    proc = snakemake(repo, tmp_path, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    inputs: dict[str, set[str]] = {}
+    rule = ""
+    for line in proc.stdout.splitlines():
+        if line.startswith("rule ") or line.startswith("localrule "):
+            rule = line.split()[1].rstrip(":")
+        elif line.strip().startswith("input:"):
+            inputs.setdefault(rule, set()).update(line.split(":", 1)[1].strip().split(", "))
+    code = {r: {f for f in files if "src/airshower" in f} for r, files in inputs.items()}
+    assert all(not f.startswith("/") and f.startswith("src/airshower/") for files in code.values() for f in files)
+    assert str(PARAMETERS) in code["simulate"] and str(PARAMETERS) in code["validate_simulation"]
+    assert "src/airshower/figures/validation.py" in code["validate_simulation"]
+    assert not [f for f in code["simulate"] | code["train"] if "/figures/" in f]
+    assert "src/airshower/models/registry.py" in code["predict"]
+    assert all("src/airshower/cli.py" in code[r] for r in ("simulate", "convert", "train", "predict", "evaluate", "figures"))
+    # each study's data in its own folder
+    assert any(f.startswith("data/tiny/tensors/") for f in inputs["train"])
 
 
 def test_one_figure_as_a_target(repo: Path, tiny_run: Path) -> None:

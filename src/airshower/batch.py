@@ -6,7 +6,7 @@ from dataclasses import dataclass, field, fields, replace
 
 import torch
 
-from airshower.io.tensors import StationState
+from airshower.station_state import StationState
 
 
 @dataclass
@@ -15,7 +15,7 @@ class Batch:
 
     Shapes (B events, G x G axial window, T bins; see :mod:`airshower.io.tensors`):
     ``traces`` (B, G, G, T) [VEM/bin], ``start_time`` (B, G, G) [ns], ``state`` (B, G, G)
-    int (:class:`~airshower.io.tensors.StationState`), ``position`` (B, G, G, 3) [m],
+    int (:class:`~airshower.station_state.StationState`), ``position`` (B, G, G, 3) [m],
     ``targets``: name -> (B,) or (B, k) tensors (absent at inference).
     """
 

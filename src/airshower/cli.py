@@ -30,9 +30,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "reconstruct": ("airshower.evaluation.reconstruct", "main",
                     "reconstruct events files with a trained network into a per-event table (outside the workflow)"),
     "export": ("airshower.export", "main", "export a trained model to one .pt2 file that runs with plain torch"),
+    "sd-vs-fd": ("airshower.figures.reference", "main",
+                 "SD-reconstructed against FD Xmax of hybrid events, from a reconstructed table"),
 }
 # subcommands that read no study config: what they need is in the trained model's checkpoint
-NO_CONFIG = frozenset({"reconstruct", "export"})
+NO_CONFIG = frozenset({"reconstruct", "export", "sd-vs-fd"})
 
 def _add_config_options(parser: argparse.ArgumentParser) -> None:
     group = parser.add_mutually_exclusive_group()

@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from airshower.errors import ConfigError
+from airshower.sources.kinds import NO_TRUTH, OPTIONS, source_kind, source_options
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
 
@@ -34,17 +35,40 @@ def load_schema() -> dict[str, Any]:
     The trainable targets (``training.targets`` and the keys of ``training.loss_weights``)
     come from the target registry, :data:`airshower.targets.TARGETS`: the schema file lists
     the built-in ones (for Snakemake's own validation and for readers), a target registered
-    at run time is accepted too.
+    at run time is accepted too. Likewise the dataset sources (``datasets.<name>.source``)
+    come from :data:`airshower.sources.kinds.OPTIONS`.
     """
     from airshower.targets import TARGETS
 
     with open(schema_path(), encoding="utf-8") as handle:
         schema = yaml.safe_load(handle)
+    dataset = schema["$defs"]["dataset"]["properties"]
+    dataset["source"]["enum"] = list(OPTIONS)
+    for options in OPTIONS.values():  # a registered source's own keys: checked by the source
+        for key in options:
+            dataset.setdefault(key, {})
     training = schema["$defs"]["training"]["properties"]
     training["targets"]["items"]["enum"] = list(TARGETS)
     weight = {"type": "number", "minimum": 0}
     training["loss_weights"]["properties"] = {name: dict(weight) for name in TARGETS}
+    _add_training_overrides(schema)
     return schema
+
+
+def _add_training_overrides(schema: dict[str, Any]) -> None:
+    """Check ``models.<name>.training`` against the ``training`` section, without its defaults.
+
+    The schema file says only "an object" there; this adds ``$defs/training_override`` (the
+    section's keys and rules, no defaults: absent keys keep the section's value) and refers the
+    models' ``training`` to it, so that a misspelt override stops the validation of the config.
+    """
+    override = copy.deepcopy(schema["$defs"]["training"])
+    override.pop("default", None)
+    for prop in override["properties"].values():
+        prop.pop("default", None)
+    schema["$defs"]["training_override"] = override
+    entry = schema["properties"]["models"]["additionalProperties"]["properties"]
+    entry["training"] = {**entry["training"], "$ref": "#/$defs/training_override"}
 
 
 def _extend_with_defaults(validator_class: type) -> type:
@@ -125,7 +149,8 @@ def _check_semantics(cfg: dict[str, Any], source: str, partial: bool) -> None:
     if cfg["convert"]["grid_size"] % 2 == 0:
         raise ConfigError(f"{source}: 'convert.grid_size' = {cfg['convert']['grid_size']} must be odd")
     for name, ds in cfg["datasets"].items():
-        if ds.get("shards", 1) > ds["events"]:
+        _check_dataset_source(name, ds, source)
+        if "events" in ds and ds.get("shards", 1) > ds["events"]:
             raise ConfigError(
                 f"{source}: 'datasets.{name}.shards' = {ds['shards']} exceeds its events ({ds['events']})"
             )
@@ -139,14 +164,42 @@ def _check_semantics(cfg: dict[str, Any], source: str, partial: bool) -> None:
             raise ConfigError(f"{source}: 'test_datasets' names {name!r}, which is not a key of 'datasets' ({names})")
         if name == cfg["train_dataset"]:
             raise ConfigError(f"{source}: 'test_datasets' names the training dataset {name!r}; test on an independent set")
+    for name in cfg.get("reconstruct_datasets", []):
+        if name not in cfg["datasets"]:
+            raise ConfigError(
+                f"{source}: 'reconstruct_datasets' names {name!r}, which is not a key of 'datasets' ({names})"
+            )
+    for key, listed in (("train_dataset", [cfg["train_dataset"]]), ("test_datasets", cfg["test_datasets"])):
+        for name in listed:
+            kind = source_kind(cfg["datasets"][name])
+            if kind in NO_TRUTH:
+                raise ConfigError(
+                    f"{source}: '{key}' names {name!r}, whose source {kind!r} has no Monte-Carlo truth to train or "
+                    "evaluate on; list it under 'reconstruct_datasets'"
+                )
     seeds: dict[int, str] = {}
     for name, ds in cfg["datasets"].items():
+        if "seed" not in ds:
+            continue
         if ds["seed"] in seeds:
             raise ConfigError(
                 f"{source}: 'datasets.{name}.seed' = {ds['seed']} equals the seed of '{seeds[ds['seed']]}'; "
                 "datasets must be simulated independently"
             )
         seeds[ds["seed"]] = name
+
+
+def _check_dataset_source(name: str, ds: Mapping[str, Any], source: str) -> None:
+    """A dataset holds the keys of its own source only (no ``events`` for files read from disk)."""
+    kind = source_kind(ds)
+    allowed = source_options(kind)
+    known = {key for options in OPTIONS.values() for key in options} - {"shards"}  # shards: a default for all
+    foreign = [k for k in ds if k in known and k not in allowed]
+    if foreign:
+        raise ConfigError(
+            f"{source}: 'datasets.{name}' has {foreign}, which source {kind!r} does not read "
+            f"(its keys: {list(allowed)})"
+        )
 
 
 def load_config(path: str | Path) -> dict[str, Any]:

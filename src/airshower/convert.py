@@ -29,7 +29,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import re
 import sys
 import time
 from collections.abc import Mapping, Sequence
@@ -39,10 +38,11 @@ from typing import Any
 
 import numpy as np
 
+from airshower import layout
 from airshower.detector.array import Array, sd1500
 from airshower.errors import ConfigError, InputFileError
 from airshower.hexgrid import check_grid_size, window_cells, window_index, xy_to_axial
-from airshower.io.events import STATION_FIELDS, StationChunk, iterate_station_chunks, read_meta, truth_present
+from airshower.io.events import StationChunk
 from airshower.io.files import require_writable
 from airshower.io.tensors import (
     FLOAT16_MAX,
@@ -54,6 +54,10 @@ from airshower.io.tensors import (
     TensorWriter,
     nonfinite_rows,
 )
+from airshower.sources.base import EventSource
+from airshower.sources.kinds import source_kind
+from airshower.sources.registry import input_files, open_source
+from airshower.sources.root_files import RootEventsSource
 from airshower.targets import truth_columns, truth_fields
 
 EVENT_INPUT_FIELDS = ("event_id", "event_t5")
@@ -89,16 +93,19 @@ def hottest_station(chunk: StationChunk) -> np.ndarray:
 def convert_chunk(
     chunk: StationChunk,
     grid_size: int,
-    source: int = 0,
+    source: int | np.ndarray = 0,
     array: Array | None = None,
     trace_dtype: str = "float32",
     truth: bool = True,
+    reference: Sequence[str] = (),
 ) -> TensorChunk:
     """Scatter the stations of one chunk into G x G windows around their hottest stations.
 
-    ``source``: index of the chunk's file in the dataset (``meta/source``); ``trace_dtype``:
-    type of the trace rows (float16 overflow raises InputFileError naming the event);
-    ``truth``: compute the truth columns (the chunk holds the Monte-Carlo fields).
+    ``source``: index of the chunk's file in the dataset (``meta/source``), one for the chunk
+    or one per event; ``array``: the station layout the ids index (default SD-1500);
+    ``trace_dtype``: type of the trace rows (float16 overflow raises InputFileError naming
+    the event); ``truth``: compute the truth columns (the chunk holds the Monte-Carlo
+    fields); ``reference``: per-event fields copied to the ``reference/`` group.
     """
     array = array if array is not None else sd1500()
     g = check_grid_size(grid_size)
@@ -122,9 +129,11 @@ def convert_chunk(
     off = np.flatnonzero((cq != q) | (cr != r))
     if off.size:
         s = int(off[0])
+        offset = float(np.hypot(x[s] - array.x[ids[s]], y[s] - array.y[ids[s]]))
         raise InputFileError(
             f"{chunk.where(int(ev[s]))}: station {int(ids[s])} at ({x[s]:.0f}, {y[s]:.0f}) m lies in lattice "
-            f"cell ({int(cq[s])}, {int(cr[s])}), but the array puts station {int(ids[s])} at ({int(q[s])}, {int(r[s])})"
+            f"cell ({int(cq[s])}, {int(cr[s])}), but the array puts station {int(ids[s])} at ({int(q[s])}, {int(r[s])}), "
+            f"{offset:.0f} m away"
         )
 
     hot = hottest_station(chunk)
@@ -169,7 +178,7 @@ def convert_chunk(
     targets = event_targets(chunk, hx, hy) if truth else {}
     meta = {
         "event_id": chunk.events["event_id"].astype(np.int64),
-        "source": np.full(n, source, dtype=np.int32),
+        "source": np.broadcast_to(np.asarray(source, dtype=np.int32), (n,)).copy(),
         "n_outside": n_outside,
         "t5": chunk.events["event_t5"].astype(bool),
         "hottest_station": ids[hot].astype(np.int32),
@@ -177,6 +186,7 @@ def convert_chunk(
     return TensorChunk(
         trace_values, trace_cell, trace_count, start_time.reshape(n, g, g), state.reshape(n, g, g),
         position.reshape(n, g, g, 3), targets, meta,
+        {k: np.asarray(chunk.events[k], dtype=np.float64) for k in reference},
     )
 
 
@@ -272,14 +282,116 @@ def file_record(path: Path) -> dict[str, Any]:
     return {"path": str(path), "size": path.stat().st_size, "sha256": digest.hexdigest()}
 
 
-def _dataset_truth(paths: Sequence[Path]) -> bool:
-    """Whether the files hold Monte-Carlo truth: all of them or none (else InputFileError naming two)."""
-    present = [truth_present(p, truth_fields()) for p in paths]
-    if any(present) and not all(present):
-        a = paths[present.index(True)]
-        b = paths[present.index(False)]
-        raise InputFileError(f"{b}: holds no Monte-Carlo truth, but {a} does; a dataset is all simulation or all data")
-    return bool(present[0])
+class EventIds:
+    """The event ids seen so far in a dataset, to refuse an id that repeats (across files too)."""
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self.files = list(files)
+        self._ids = np.zeros(0, dtype=np.int64)  # sorted
+        self._file = np.zeros(0, dtype=np.int32)  # file index of each, in the same order
+
+    def add(self, ids: np.ndarray, file_index: np.ndarray, chunk: StationChunk) -> None:
+        """Record a chunk's ids; InputFileError naming both files (and the event) at a repeat."""
+        ids = np.asarray(ids, dtype=np.int64)
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        inner = np.flatnonzero(sorted_ids[1:] == sorted_ids[:-1])
+        if inner.size:
+            a, b = order[inner[0]], order[inner[0] + 1]
+            raise InputFileError(
+                f"{chunk.where(int(max(a, b)))}: event_id {int(ids[a])} appears twice "
+                f"(also in {self.files[int(file_index[min(a, b)])]}); event ids must be unique within a dataset"
+            )
+        pos = np.minimum(np.searchsorted(self._ids, sorted_ids), self._ids.size - 1)
+        hit = self._ids[pos] == sorted_ids if self._ids.size else np.zeros(0, dtype=bool)
+        if hit.any():
+            k = int(np.flatnonzero(hit)[0])
+            first = self.files[int(self._file[pos[k]])]
+            raise InputFileError(
+                f"{chunk.where(int(order[k]))}: event_id {int(sorted_ids[k])} appears twice (also in {first}); "
+                "event ids must be unique within a dataset"
+            )
+        merged = np.concatenate([self._ids, sorted_ids])
+        files = np.concatenate([self._file, np.asarray(file_index, dtype=np.int32)[order]])
+        keep = np.argsort(merged, kind="stable")
+        self._ids, self._file = merged[keep], files[keep]
+
+
+def convert_source(
+    source: EventSource,
+    output: str | Path,
+    grid_size: int,
+    chunk_events: int,
+    trace_dtype: str,
+    config: Mapping[str, Any],
+    compression: str = "gzip",
+    trace_compression: str = "none",
+) -> dict[str, Any]:
+    """Convert the events of a data source into one tensor file; returns a summary.
+
+    ``output``: the tensor file, written under a temporary name and renamed when complete
+    (nothing is left on error); ``config``: stored as the file's ``config`` attribute;
+    ``compression`` / ``trace_compression``: HDF5 filters (:data:`airshower.io.tensors.COMPRESSIONS`)
+    of the dense datasets / the trace rows (the stage's defaults: gzip-1 / none, the fastest
+    pair; ``trace_compression="lzf"`` makes files ~1/3 smaller for ~40 % more CPU time, see
+    docs/benchmarks.md). A source without Monte-Carlo truth (measured data) makes a tensor
+    file without targets; the source's reference fields go to ``reference/``.
+    Raises InputFileError for events that break the contract (docs/events-format.md), event
+    ids that repeat within the dataset, or no events at all; ConfigError for bad settings.
+    """
+    started = time.perf_counter()
+    output = Path(output)
+    require_writable(output, "tensor file")
+    try:
+        g = check_grid_size(grid_size)
+    except ValueError as exc:
+        raise ConfigError(f"convert.grid_size = {grid_size!r}: {exc}") from exc
+    if trace_dtype not in TRACE_DTYPES:
+        raise ConfigError(f"convert.trace_dtype = {trace_dtype!r}: choose one of {list(TRACE_DTYPES)}")
+    if int(chunk_events) < 1:
+        raise ConfigError(f"convert.chunk_events = {chunk_events!r}: must be >= 1")
+    paths = list(source.files)
+    if not paths:
+        raise InputFileError(f"{output}: no events files to convert")
+    fmt = source.trace_format()
+    truth = source.has_truth()
+    reference = source.reference_fields()
+    fields = EVENT_INPUT_FIELDS + (truth_fields() if truth else ()) + tuple(reference)
+    records = [file_record(p) for p in paths]
+    array = source.array()
+    ids = EventIds(paths)
+    per_file = np.zeros(len(paths), dtype=np.int64)
+    with TensorWriter(
+        output, g, fmt.trace_bins, fmt.bin_ns, trace_dtype, records, config, compression, trace_compression,
+        truth=truth, reference=reference,
+    ) as writer:
+        for file_index, chunk in source.chunks(int(chunk_events), fields):
+            converted = convert_chunk(chunk, g, file_index, array, trace_dtype, truth, tuple(reference))
+            ids.add(chunk.events["event_id"], file_index, chunk)
+            writer.append(converted)
+            per_file += np.bincount(file_index, minlength=len(paths))
+        for record, count in zip(writer.sources, per_file):
+            record["events"] = int(count)
+        if writer.n_events == 0:
+            raise InputFileError(f"{output}: the events files hold no events ({', '.join(map(str, paths))})")
+        n_events, n_rows = writer.n_events, writer.n_rows
+    seconds = time.perf_counter() - started
+    return {
+        "output": str(output),
+        "source": source.kind,
+        "events": n_events,
+        "trace_rows": n_rows,
+        "files": len(paths),
+        "events_per_file": {s["path"]: s["events"] for s in writer.sources},
+        "grid_size": g,
+        "trace_bins": fmt.trace_bins,
+        "bin_ns": fmt.bin_ns,
+        "trace_dtype": trace_dtype,
+        "truth": truth,
+        "reference": sorted(reference),
+        "seconds": round(seconds, 3),
+        "events_per_second": round(n_events / seconds, 1) if seconds > 0 else None,
+    }
 
 
 def convert_dataset(
@@ -292,111 +404,75 @@ def convert_dataset(
     compression: str = "gzip",
     trace_compression: str = "none",
 ) -> dict[str, Any]:
-    """Convert events files into one tensor file; returns a summary.
-
-    ``inputs``: events files in order (events keep it); ``output``: the tensor file, written
-    under a temporary name and renamed when complete (nothing is left on error);
-    ``config``: stored as the file's ``config`` attribute; ``compression`` /
-    ``trace_compression``: HDF5 filters (:data:`airshower.io.tensors.COMPRESSIONS`) of the
-    dense datasets / the trace rows (the stage's defaults: gzip-1 / none, the fastest pair;
-    ``trace_compression="lzf"`` makes files ~1/3 smaller for ~40 % more CPU time, see
-    docs/benchmarks.md).
-    Files without the Monte-Carlo truth fields (measured data) make a tensor file without
-    targets; a dataset mixing files with and without truth is refused.
-    Raises InputFileError for files that break the events contract or an empty dataset,
-    ConfigError for bad settings.
-    """
-    started = time.perf_counter()
-    paths = [Path(p) for p in inputs]
+    """Convert events files in the ROOT contract (in order; events keep it) into one tensor
+    file: :func:`convert_source` of a :class:`~airshower.sources.root_files.RootEventsSource`.
+    Files with and without Monte-Carlo truth in one dataset are refused."""
     output = Path(output)
-    if not paths:
+    if not inputs:
         raise InputFileError(f"{output}: no events files to convert")
     require_writable(output, "tensor file")
-    try:
-        g = check_grid_size(grid_size)
-    except ValueError as exc:
-        raise ConfigError(f"convert.grid_size = {grid_size!r}: {exc}") from exc
-    if trace_dtype not in TRACE_DTYPES:
-        raise ConfigError(f"convert.trace_dtype = {trace_dtype!r}: choose one of {list(TRACE_DTYPES)}")
-    if int(chunk_events) < 1:
-        raise ConfigError(f"convert.chunk_events = {chunk_events!r}: must be >= 1")
-    metas = [read_meta(p) for p in paths]
-    trace_bins, bin_ns = metas[0].get("trace_bins"), metas[0].get("bin_ns")
-    for p, m in zip(paths[1:], metas[1:]):
-        if (m.get("trace_bins"), m.get("bin_ns")) != (trace_bins, bin_ns):
-            raise InputFileError(
-                f"{p}: traces of {m.get('trace_bins')} bins of {m.get('bin_ns')} ns, but {paths[0]} has "
-                f"{trace_bins} bins of {bin_ns} ns; a dataset needs one trace format"
-            )
-    if not isinstance(bin_ns, (int, float)) or isinstance(bin_ns, bool) or not bin_ns > 0:
-        raise InputFileError(f"{paths[0]}: metadata 'bin_ns' = {bin_ns!r}, expected a positive number")
-    truth = _dataset_truth(paths)
-    fields = EVENT_INPUT_FIELDS + (truth_fields() if truth else ())
-    sources = [file_record(p) for p in paths]
-    array = sd1500()
-    with TensorWriter(
-        output, g, int(trace_bins), float(bin_ns), trace_dtype, sources, config, compression, trace_compression,
-        truth=truth,
-    ) as writer:
-        for index, (path, meta) in enumerate(zip(paths, metas)):
-            before = writer.n_events
-            for chunk in iterate_station_chunks(path, int(chunk_events), fields, tuple(STATION_FIELDS), meta):
-                writer.append(convert_chunk(chunk, g, index, array, trace_dtype, truth))
-            writer.sources[index]["events"] = writer.n_events - before
-        if writer.n_events == 0:
-            raise InputFileError(f"{output}: the events files hold no events ({', '.join(map(str, paths))})")
-        n_events, n_rows = writer.n_events, writer.n_rows
-    seconds = time.perf_counter() - started
-    return {
-        "output": str(output),
-        "events": n_events,
-        "trace_rows": n_rows,
-        "files": len(paths),
-        "events_per_file": {s["path"]: s["events"] for s in writer.sources},
-        "grid_size": g,
-        "trace_bins": int(trace_bins),
-        "bin_ns": float(bin_ns),
-        "trace_dtype": trace_dtype,
-        "seconds": round(seconds, 3),
-        "events_per_second": round(n_events / seconds, 1) if seconds > 0 else None,
-    }
-
-
-def _shard_key(path: Path) -> tuple[int, int | str]:
-    return (0, int(path.stem)) if re.fullmatch(r"\d+", path.stem) else (1, path.stem)
-
-
-def dataset_inputs(dataset: str, root: str | Path = "data/sim") -> list[Path]:
-    """The events files of a dataset, ``{root}/{dataset}/*.root``, in shard order (0, 1, 2, ..., 10)."""
-    return sorted(Path(root, dataset).glob("*.root"), key=_shard_key)
+    return convert_source(
+        RootEventsSource(inputs), output, grid_size, chunk_events, trace_dtype, config, compression, trace_compression
+    )
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``airshower convert``."""
-    parser.add_argument("--dataset", default=None, help="dataset name: inputs data/sim/{dataset}/*.root, "
-                        "output data/tensors/{dataset}.h5 unless given")
-    parser.add_argument("--inputs", nargs="+", type=Path, default=None, metavar="FILE", help="events files (ROOT)")
+    parser.add_argument("--dataset", default=None, help="dataset of the config: its source (datasets.<name>.source) "
+                        "says which files to read; output data/{study}/tensors/{dataset}.h5 unless given")
+    parser.add_argument("--inputs", nargs="+", type=Path, default=None, metavar="FILE",
+                        help="the files to read (default: those the dataset's source lists); without --dataset, "
+                        "events files in the ROOT contract")
     parser.add_argument("--output", type=Path, default=None, metavar="PATH", help="tensor file to write (HDF5)")
 
 
+def dataset_source(config: Mapping[str, Any], dataset: str, inputs: Sequence[Path] | None = None) -> EventSource:
+    """The source of a dataset of the config over ``inputs`` (default: what it lists)."""
+    entries = config["datasets"]
+    if dataset not in entries:
+        raise ConfigError(f"--dataset {dataset!r} is not a key of 'datasets' ({sorted(entries)})")
+    entry = dict(entries[dataset])
+    files = list(inputs) if inputs is not None else input_files(config["study"], dataset, entry)
+    if source_kind(entry) == "simulate":
+        missing = [str(f) for f in files if not Path(f).is_file()]
+        if missing:
+            raise InputFileError(
+                f"{missing[0]}: no such events file of dataset {dataset!r} ({len(missing)} of {len(files)} missing); "
+                "simulate it first (airshower simulate, or the workflow)"
+            )
+    entry["trace_format"] = _trace_format(config, dataset)  # what sources that resample traces aim for
+    return open_source(entry, files)
+
+
+def _trace_format(config: Mapping[str, Any], dataset: str) -> dict[str, float]:
+    """Bins and bin width [ns] the study's networks read: the dataset's simulation settings."""
+    from airshower.config import dataset_simulation
+    from airshower.detector.tank import electronics
+
+    sim = dataset_simulation(config, dataset)
+    return {"trace_bins": int(sim["trace_bins"]), "bin_ns": float(electronics(sim["electronics"]).bin_ns)}
+
+
 def main(config: dict[str, Any], args: argparse.Namespace) -> int:
-    """``airshower convert``: settings from ``config['convert']``."""
+    """``airshower convert``: settings from ``config['convert']``, the source from the dataset's entry."""
     if args.inputs is None and args.dataset is None:
         raise ConfigError("convert: give --dataset or --inputs (and --output)")
     if args.output is None and args.dataset is None:
         raise ConfigError("convert: give --output or --dataset")
-    inputs = args.inputs if args.inputs is not None else dataset_inputs(args.dataset)
-    if not inputs:
-        raise InputFileError(f"data/sim/{args.dataset}: no events files (*.root) for dataset {args.dataset!r}")
-    output = args.output if args.output is not None else Path("data/tensors") / f"{args.dataset}.h5"
+    output = args.output if args.output is not None else layout.tensor_file(config["study"], args.dataset)
+    require_writable(output, "tensor file")
+    if args.dataset is not None:
+        source = dataset_source(config, args.dataset, args.inputs)
+    else:
+        source = RootEventsSource(args.inputs)
     settings = config["convert"]
-    summary = convert_dataset(
-        inputs,
+    summary = convert_source(
+        source,
         output,
         grid_size=settings["grid_size"],
         chunk_events=settings["chunk_events"],
         trace_dtype=settings["trace_dtype"],
-        config={"convert": settings, "dataset": args.dataset},
+        config={"convert": settings, "dataset": args.dataset, "source": source.kind},
         trace_compression=settings["trace_compression"],
     )
     print(json.dumps(summary, sort_keys=True), file=sys.stdout)

@@ -19,3 +19,7 @@ class ExportError(AirshowerError):
 
 class OutputFileError(AirshowerError):
     """An output cannot be written where it was asked for; the message names the path."""
+
+
+class TrainingError(AirshowerError):
+    """Training cannot go on (a non-finite loss, a checkpoint that does not fit); the message says where."""

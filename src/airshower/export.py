@@ -13,7 +13,7 @@ Inputs (B events, G x G window, T bins; the tensor-file contract of
 
 * ``traces``      (B, G, G, T) float32 signal per bin [VEM]
 * ``start_time``  (B, G, G)    float32 trace start relative to the hottest station [ns]
-* ``state``       (B, G, G)    int8    :class:`~airshower.io.tensors.StationState`
+* ``state``       (B, G, G)    int8    :class:`~airshower.station_state.StationState`
 * ``position``    (B, G, G, 3) float32 station position relative to the hottest station [m]
 
 Outputs, a flat tuple: for each target of the model (the checkpoint's order) its value in
@@ -59,7 +59,7 @@ from airshower.atomic import atomic_path
 from airshower.batch import Batch
 from airshower.errors import ConfigError, ExportError
 from airshower.io.files import require_writable
-from airshower.io.tensors import StationState
+from airshower.station_state import StationState
 from airshower.targets import TARGETS, sigma_key
 
 METADATA_FILE = "airshower.json"
@@ -179,7 +179,7 @@ def metadata(info: Mapping[str, Any], wrapper: PhysicalModel, *, weights: str, m
 def _reference(net: nn.Module, normaliser: Any, inputs: tuple[torch.Tensor, ...], names: list[str]) -> list[np.ndarray]:
     """The package's own physical predictions of ``inputs`` (predict_source), in the order of ``names``."""
     from airshower.evaluation.predict import predict_source
-    from airshower.training.data import MemorySource
+    from airshower.inference.tensor_sources import MemorySource
 
     traces, start, state, pos = inputs
     batch = Batch(traces=traces, start_time=start, state=state, position=pos)
@@ -228,7 +228,7 @@ def export_model(
     """
     from torch.export import Dim
 
-    from airshower.training.checkpoint import checkpoint_path, load_model
+    from airshower.inference.checkpoint import checkpoint_path, load_model
 
     if weights not in ("best", "last"):
         raise ConfigError(f"--weights = {weights!r}: must be 'best' or 'last'")

@@ -32,9 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import awkward as ak
 import numpy as np
 
-from airshower import __version__
+from airshower import __version__, layout
 from airshower.config import dataset_simulation
 from airshower.detector.array import ALTITUDE_M, Array, sd1500
 from airshower.detector.footprint import candidate_offsets
@@ -43,7 +44,15 @@ from airshower.detector.tank import Electronics, electronics
 from airshower.detector.trigger import compact_triplet, minimum_trigger_signal, six_t5, station_trigger
 from airshower.errors import ConfigError
 from airshower.hexgrid import SPACING_M
-from airshower.io.events import DEAD_RECORD_RADIUS_M, HADRONIC_MODELS, EventWriter, build_chunk
+from airshower.io.events import (
+    DEAD_RECORD_RADIUS_M,
+    HADRONIC_MODELS,
+    EventWriter,
+    build_chunk,
+    read_events,
+    read_meta,
+    with_trace_shape,
+)
 from airshower.io.files import require_writable
 from airshower.physics.atmosphere import vertical_depth
 from airshower.physics.muons import sample_rmu
@@ -63,6 +72,7 @@ MAX_ZENITH_DEG = 65.0  # the universality and time-template parametrisations end
 CANDIDATE_RADIUS_M = DEAD_RECORD_RADIUS_M + SPACING_M  # covers the hottest station's neighbours (6T5)
 MIN_EXPECTED_VEM = 0.1  # stations expecting less trigger with probability < 3e-4 (a ToT needs >= 2 muons)
 MODEL_CODES = {name: code for code, name in HADRONIC_MODELS.items()}
+VALIDATION_SHARD = 2**31 - 1  # the random stream of the validation sample, apart from every dataset shard
 SIMULATION_KEYS = (
     "hadronic_model", "primaries", "lg_energy", "max_zenith_deg", "muon_scale",
     "electronics", "trace_bins", "dead_fraction", "curvature", "chunk_events",
@@ -285,6 +295,20 @@ def simulate_events(sim_cfg: Mapping[str, Any], n_events: int, seed: int, shard:
         yield simulate_chunk(chunk_rng(seed, shard, chunk), settings, n, first_event_id + start)
 
 
+def simulated_sample(sim_cfg: Mapping[str, Any], n_events: int, seed: int) -> tuple[ak.Array, dict[str, Any]]:
+    """Simulate ``n_events`` thrown events in memory, for the validation figures.
+
+    Returns (the triggered events as :func:`airshower.io.events.read_events` returns them,
+    meta with ``trace_bins``, ``bin_ns`` [ns] and ``n_thrown``). The events are drawn from
+    ``seed`` on the stream of :data:`VALIDATION_SHARD`, apart from every dataset shard.
+    """
+    settings = check_settings(sim_cfg)
+    parts = [ak.Array(build_chunk(**args)) for args, _ in simulate_events(sim_cfg, n_events, seed, VALIDATION_SHARD)]
+    arrays = ak.concatenate(parts) if parts else ak.Array([])
+    meta = {"trace_bins": settings.trace_bins, "bin_ns": settings.elec.bin_ns, "n_thrown": n_events}
+    return with_trace_shape(arrays, settings.trace_bins), meta
+
+
 def simulate_shard(sim_cfg: Mapping[str, Any], n_events: int, seed: int, shard: int, output: str | Path,
                    dataset: str = "", first_event_id: int = 0, progress: bool = False) -> dict[str, Any]:
     """Simulate ``n_events`` thrown events of one shard into the events file ``output`` (atomic write).
@@ -322,7 +346,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--dataset", default=None, help="dataset (key of 'datasets'); default: the only one")
     parser.add_argument("--shard", type=int, default=0, help="shard index, 0 .. shards-1 (default 0)")
     parser.add_argument("--output", default=None,
-                        help="events file to write (default data/sim/{dataset}/{shard}.root unless --validate)")
+                        help="events file to write (default data/{study}/sim/{dataset}/{shard}.root unless --validate)")
     parser.add_argument("--validate", default=None, metavar="DIR",
                         help="draw the validation figures into DIR (from --output if simulated, else from a "
                              "sample simulated in memory)")
@@ -352,7 +376,7 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
         raise ConfigError(f"--validate-events {args.validate_events} must be >= 1")
     output = args.output
     if output is None and args.validate is None:
-        output = f"data/sim/{dataset}/{args.shard}.root"
+        output = str(layout.shard_file(config["study"], dataset, args.shard))
     first, count = shard_range(n_total, n_shards, args.shard)
     if args.validate is not None:
         from airshower.figures.validation import draw_validation  # matplotlib only when asked
@@ -363,7 +387,10 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
         summary.update(dataset=dataset, shard=args.shard, seed=seed)
         print(json.dumps(summary))
     if args.validate is not None:
-        files = draw_validation(args.validate, sim_cfg, seed=seed, events_file=output,
-                                n_events=args.validate_events)
+        if output is not None:
+            events, meta = read_events(output), read_meta(output)
+        else:
+            events, meta = simulated_sample(sim_cfg, args.validate_events, seed)
+        files = draw_validation(args.validate, sim_cfg, events, meta)
         print(json.dumps({"validation": [str(f) for f in files]}))
     return 0

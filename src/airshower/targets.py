@@ -8,7 +8,7 @@ A :class:`Target` says, in one place, everything the pipeline needs to know of a
 * **symmetry action**: how many leading components are Cartesian (x, y) in the window's
   frame, which the twelve symmetries of the hexagon rotate and reflect (``horizontal``) --
   the standardisation gives these components shift 0 and one common scale, so that it
-  commutes with the symmetries (:mod:`airshower.training.normalise`);
+  commutes with the symmetries (:mod:`airshower.inference.normalise`);
 * **finalisation** of a prediction in physical units (``unit_length``: the axis is rescaled
   to unit length);
 * **residual**: the per-event quantity whose statistics measure the reconstruction, with

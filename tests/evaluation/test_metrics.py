@@ -9,7 +9,8 @@ from airshower.cli import main as cli_main
 from airshower.errors import ConfigError, InputFileError
 from airshower.evaluation.binned import Q68
 from airshower.evaluation.metrics import compute_metrics, evaluate, read_metrics
-from airshower.evaluation.synthetic import synthetic_predictions, write_synthetic
+
+from tests.kit.predictions import synthetic_predictions, write_synthetic
 
 EVAL = {"lg_energy_bins": [18.5, 19.0, 19.5, 20.0], "zenith_bins": [0.0, 30.0, 60.0], "bootstrap": 50, "seed": 7}
 

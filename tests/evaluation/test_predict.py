@@ -15,10 +15,11 @@ from airshower.config import validate_config
 from airshower.evaluation.metrics import compute_metrics
 from airshower.evaluation.predict import predict_source
 from airshower.evaluation.prediction_file import read_predictions
-from airshower.io.tensors import StationState, TensorChunk, TensorWriter
-from airshower.training.checkpoint import load_checkpoint, load_model
-from airshower.training.data import MemorySource
-from airshower.training.engine import run_training
+from airshower.inference.checkpoint import load_checkpoint, load_model
+from airshower.inference.tensor_sources import MemorySource
+from airshower.io.tensors import TensorChunk, TensorWriter
+from airshower.station_state import StationState
+from airshower.training.engine import train_model
 
 G, T, N = 5, 12, 40
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
@@ -73,7 +74,7 @@ def model_dir(tmp_path_factory):
         "models": {"small": {"type": "hexcnn", "trace_channels": [4], "conv_channels": [8], "head_hidden": [8]}},
         "training": {"epochs": 1, "batch_size": 8, "targets": TARGETS},
     }, partial=True)
-    run_training(cfg, "small", MemorySource(tiny_events()), out, device="cpu")
+    train_model(cfg, "small", MemorySource(tiny_events()), out, device="cpu")
     return out
 
 

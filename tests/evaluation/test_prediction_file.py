@@ -6,7 +6,8 @@ import pytest
 
 from airshower.errors import InputFileError
 from airshower.evaluation.prediction_file import read_predictions, write_predictions
-from airshower.evaluation.synthetic import synthetic_predictions, write_synthetic
+
+from tests.kit.predictions import synthetic_predictions, write_synthetic
 
 
 def test_round_trip(tmp_path):

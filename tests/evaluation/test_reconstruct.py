@@ -15,9 +15,9 @@ from airshower.cli import main as cli_main
 from airshower.config import validate_config
 from airshower.convert import convert_dataset
 from airshower.evaluation.predict import predict_source
-from airshower.training.checkpoint import load_model
-from airshower.training.data import H5Source
-from airshower.training.engine import run_training
+from airshower.inference.checkpoint import load_model
+from airshower.inference.tensor_sources import H5Source
+from airshower.training.engine import train_model
 from synthetic_events import synthetic_chunk, write_events
 
 T, G = 16, 5
@@ -42,7 +42,7 @@ def study(tmp_path_factory) -> dict[str, Path]:
         "models": {"small": {"type": "hexcnn", "trace_channels": [4], "conv_channels": [8], "head_hidden": [8]}},
         "training": {"epochs": 1, "batch_size": 16, "targets": ALL, "uncertainty": True},
     }, partial=True)
-    run_training(cfg, "small", tensors, root / "model", device="cpu")
+    train_model(cfg, "small", tensors, root / "model", device="cpu")
     return {"sim": sim, "data": data, "tensors": tensors, "model": root / "model", "root": root}
 
 

@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from studykit import DATASETS, FIGURES, MODELS, make_study  # noqa: E402
+from tests.kit.study import DATASETS, FIGURES, MODELS, make_study
 
 
 @pytest.fixture(scope="session")

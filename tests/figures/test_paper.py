@@ -10,7 +10,7 @@ from airshower.cli import main as cli_main
 from airshower.errors import InputFileError
 from airshower.figures.paper import figure_stems, output_files, run_figures
 
-from studykit import DATASETS, FIGURES, MODELS, make_study
+from tests.kit.study import DATASETS, FIGURES, MODELS, make_study
 
 
 def test_every_declared_output_is_written_and_not_empty(drawn):

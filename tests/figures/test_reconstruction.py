@@ -9,7 +9,8 @@ import pytest
 from airshower.figures.paper import FIGURES, TABLES, output_files, run_figures
 from airshower.figures.study import load_study
 
-from studykit import DATASETS, FIGURES as FIGURE_CONFIG, MODEL_TARGETS, MODELS, make_study
+from tests.kit.study import DATASETS, FIGURES as FIGURE_CONFIG, MODEL_TARGETS, MODELS, make_study
+
 
 NEW_FIGURES = ("targets_vs_energy", "xmax_vs_zenith", "xmax_vs_energy_per_primary", "calibration")
 

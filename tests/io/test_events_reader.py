@@ -12,6 +12,7 @@ import pytest
 import uproot
 
 from airshower.errors import InputFileError
+from airshower.sources.root_files import RootEventsSource
 from airshower.io.events import (
     META_KEY,
     SCHEMA_VERSION,
@@ -165,8 +166,10 @@ def test_station_id_off_the_array(tmp_path: Path) -> None:
     chunk = hand_chunk([{"stations": [{"id": 5}]}], T)
     chunk["station"] = ak.with_field(chunk["station"], ak.Array([[1660]]), "id")
     path = _raw_file(tmp_path / "offarray.root", chunk)
-    with pytest.raises(InputFileError, match=r"offarray\.root: .*station id 1660 is not on the array"):
-        _chunks(path)
+    with pytest.raises(InputFileError, match=r"offarray\.root: .*station id 1660 is not on the array \(0..1659\)"):
+        list(iterate_station_chunks(path, 100, EVENT_FIELDS_READ, n_stations=1660))
+    with pytest.raises(InputFileError, match=r"offarray\.root: .*station id 1660 is not on the array \(0..1659\)"):
+        list(RootEventsSource([path]).chunks(100, EVENT_FIELDS_READ))
 
 
 @pytest.mark.parametrize("bad", [np.nan, np.inf, -np.inf])

@@ -16,7 +16,6 @@ from airshower.io.tensors import (
     META,
     SCHEMA_VERSION,
     TARGETS,
-    StationState,
     TensorChunk,
     TensorWriter,
     open_tensor_file,
@@ -202,11 +201,6 @@ def test_compression_choices_roundtrip(tmp_path: Path, compression: str) -> None
     with open_tensor_file(path) as f:
         assert f["inputs/traces/values"].chunks[0] >= 64
         assert f["inputs/state"].maxshape[0] is None
-
-
-def test_station_state_codes_are_stable() -> None:
-    assert [int(s) for s in StationState] == [0, 1, 2, 3, 4]
-    assert [s.name for s in StationState] == ["ABSENT", "DEAD", "SILENT", "TRIGGERED", "SATURATED"]
 
 
 def test_default_filters_and_many_appends(tmp_path: Path) -> None:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from airshower.batch import Batch
-from airshower.io.tensors import StationState
 from airshower.models.flops import make_example_batch
+from airshower.station_state import StationState
 
 
 def tiny_batch(grid_size: int = 5, trace_bins: int = 16, batch_size: int = 3, seed: int = 0) -> Batch:

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from airshower.batch import Batch
-from airshower.io.tensors import StationState
 from airshower.models.registry import build_model
 from airshower.models.transformer import set_attention_mode
+from airshower.station_state import StationState
 
 ALL_TARGETS = ["xmax", "lg_energy", "axis", "core"]
 TINY = {

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import torch
 
-from airshower.io.tensors import StationState
 from airshower.models.flops import count_parameters, forward_flops, lstm_flops, make_example_batch
 from airshower.models.registry import build_model
 from airshower.models.transformer import set_attention_mode
+from airshower.station_state import StationState
 
 SMALL = {"dim": 16, "heads": 2, "head_hidden": [16]}
 

@@ -6,13 +6,13 @@ import math
 
 import torch
 
-from airshower.io.tensors import StationState
 from airshower.models.features import (
     N_STATION_FEATURES,
     ONE_HOT_STATES,
     station_features,
     trace_input,
 )
+from airshower.station_state import StationState
 
 
 

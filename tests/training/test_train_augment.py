@@ -10,7 +10,7 @@ import torch
 
 from airshower.batch import Batch
 from airshower.hexgrid import axial_to_xy, transform_fields
-from airshower.io.tensors import StationState
+from airshower.station_state import StationState
 from airshower.training.augment import N_SYMMETRIES, HexSymmetries
 
 G = 5

@@ -7,9 +7,9 @@ import torch
 
 from airshower.batch import Batch
 from airshower.errors import ConfigError
+from airshower.inference.tensor_sources import MemorySource
 from airshower.training.data import (
     DeviceData,
-    MemorySource,
     StreamData,
     check_batch_size,
     choose_data,

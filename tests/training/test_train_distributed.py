@@ -8,10 +8,11 @@ from pathlib import Path
 
 import torch
 import torch.multiprocessing as mp
-from trainkit import ddp_worker, make_batch, tiny_builder, tiny_config_with_model
 
-from airshower.training.data import MemorySource
-from airshower.training.engine import run_training
+from airshower.inference.tensor_sources import MemorySource
+from airshower.training.engine import train_model
+
+from tests.kit.training import ddp_worker, make_batch, tiny_builder, tiny_config_with_model
 
 
 def free_port() -> int:
@@ -32,7 +33,7 @@ def test_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path:
     assert (tmp_path / "out" / "model.pt").exists()  # written by rank 0
 
     single = tmp_path / "single"
-    run_training(tiny_config_with_model(model, **training), "tiny", MemorySource(make_batch(48)), single / "out",
+    train_model(tiny_config_with_model(model, **training), "tiny", MemorySource(make_batch(48)), single / "out",
                  single / "state", model_builder=tiny_builder())
     w = torch.load(single / "out" / "model.pt", weights_only=True)["model_state"]
     torch.manual_seed(0)  # the engine's seed: the initial weights

@@ -15,13 +15,14 @@ from pathlib import Path
 
 import pytest
 import torch
-from trainkit import tiny_builder, tiny_config
 
 from airshower.batch import Batch
-from airshower.training import TrainingError
-from airshower.training.checkpoint import load_checkpoint, load_model
-from airshower.training.data import MemorySource
-from airshower.training.engine import run_training
+from airshower.errors import TrainingError
+from airshower.inference.checkpoint import load_checkpoint, load_model
+from airshower.inference.tensor_sources import MemorySource
+from airshower.training.engine import train_model
+
+from tests.kit.training import tiny_builder, tiny_config
 
 
 class Crash(Exception):
@@ -37,7 +38,7 @@ def crash_at(epoch: int, step: int):
 
 
 def train(events: Batch, root: Path, cfg: dict | None = None, **kw) -> dict:
-    return run_training(
+    return train_model(
         cfg or tiny_config(epochs=3),
         "tiny",
         MemorySource(events),
@@ -193,7 +194,7 @@ def test_registry_model_trains_and_loads_for_prediction(events: Batch, tmp_path:
     cfg = validate_config(
         {"models": {"small": spec}, "training": {"epochs": 1, "batch_size": 12, "targets": ["xmax", "axis"]}}
     )
-    run_training(cfg, "small", MemorySource(events), tmp_path / "out", tmp_path / "state")
+    train_model(cfg, "small", MemorySource(events), tmp_path / "out", tmp_path / "state")
     model, normaliser, info = load_model(tmp_path / "out" / "model.pt")
     assert info["name"] == "small" and info["targets"] == ["xmax", "axis"]
     with torch.no_grad():

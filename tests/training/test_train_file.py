@@ -9,14 +9,15 @@ from pathlib import Path
 import h5py
 import pytest
 import torch
-from trainkit import make_batch, tiny_builder, tiny_config, write_tensor_file
 
 from airshower.batch import Batch
 from airshower.cli import main
 from airshower.errors import InputFileError
-from airshower.training.checkpoint import load_checkpoint
+from airshower.inference.checkpoint import load_checkpoint
 from airshower.training.engine import train_model
 from airshower.training.provenance import sha256_file
+
+from tests.kit.training import make_batch, tiny_builder, tiny_config, write_tensor_file
 
 
 @pytest.fixture(scope="module")
@@ -120,7 +121,7 @@ def test_non_finite_targets_are_named_before_training(tmp_path: Path, bad: float
 
 
 def test_non_finite_targets_in_memory_are_named(tmp_path: Path) -> None:
-    from airshower.training.data import MemorySource
+    from airshower.inference.tensor_sources import MemorySource
 
     events = make_batch(48)
     core = events.targets["core"].clone()

@@ -7,17 +7,20 @@ import math
 import pytest
 import torch
 
-from airshower.training import TrainingError
-from airshower.training.loop import EarlyStopping, LRSchedule, combine, loss_weights, per_event_losses
+from airshower.errors import TrainingError
+from airshower.training.loop import EarlyStopping, LRSchedule, combine, per_event_losses
+from airshower.training.settings import TrainingSettings
+
+from tests.kit.training import settings_of
 
 
-def settings(**kw) -> dict:
+def settings(**kw) -> TrainingSettings:
     base = {
         "learning_rate": 0.1, "scheduler": "constant", "warmup_epochs": 0, "epochs": 4, "min_lr_factor": 0.01,
         "plateau_factor": 0.5, "plateau_patience": 2,
     }
     base.update(kw)
-    return base
+    return settings_of(**base)
 
 
 def opt() -> torch.optim.Optimizer:
@@ -64,7 +67,8 @@ def test_early_stopping_counts_epochs_without_improvement() -> None:
 def test_weighted_loss() -> None:
     pred = {"xmax": torch.tensor([1.0, 3.0]), "core": torch.zeros(2, 2)}
     target = {"xmax": torch.tensor([0.0, 0.0]), "core": torch.ones(2, 2)}
-    w = loss_weights({"targets": ["xmax", "core"], "loss_weights": {"core": 2.0}})
+    w = dict(settings_of(targets=["xmax", "core"], loss_weights={"core": 2.0}).loss_weights)
+    assert w == {"xmax": 1.0, "core": 2.0}
     per = per_event_losses(pred, target, list(w))
     assert per["xmax"].tolist() == [1.0, 9.0] and per["core"].tolist() == [1.0, 1.0]
     assert math.isclose(float(combine({t: v.mean() for t, v in per.items()}, w)), 5.0 + 2.0)

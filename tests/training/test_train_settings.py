@@ -1,12 +1,14 @@
-"""The training section of one model: schema, per-model overrides and their errors."""
+"""The training settings of one model: schema, per-model overrides, their errors, and the frozen settings object."""
 
 from __future__ import annotations
+
+import dataclasses
 
 import pytest
 
 from airshower.config import load_schema, validate_config
 from airshower.errors import ConfigError
-from airshower.training.settings import model_spec, resolve_training
+from airshower.training.settings import TrainingSettings, training_settings
 
 
 def config(models: dict, **training) -> dict:
@@ -20,28 +22,62 @@ def test_every_training_key_has_a_default_and_a_description() -> None:
         assert spec.get("description"), key
 
 
+def test_every_training_key_is_a_field_of_the_settings() -> None:
+    props = set(load_schema()["$defs"]["training"]["properties"])
+    fields = {f.name for f in dataclasses.fields(TrainingSettings)}
+    assert props <= fields, sorted(props - fields)
+    assert fields - props == {"model_name", "entry", "section"}
+
+
 def test_overrides_are_merged_over_the_global_section() -> None:
     cfg = config(
         {"a": {"type": "hexcnn", "training": {"learning_rate": 0.05, "epochs": 3}}, "b": {"type": "vit"}},
         learning_rate=0.001,
         batch_size=32,
     )
-    a, b = resolve_training(cfg, "a"), resolve_training(cfg, "b")
-    assert (a["learning_rate"], a["epochs"], a["batch_size"]) == (0.05, 3, 32)
-    assert (b["learning_rate"], b["epochs"], b["batch_size"]) == (0.001, 10, 32)
-    assert model_spec(cfg, "a") == {"type": "hexcnn"}
+    a, b = training_settings(cfg, "a"), training_settings(cfg, "b")
+    assert (a.learning_rate, a.epochs, a.batch_size) == (0.05, 3, 32)
+    assert (b.learning_rate, b.epochs, b.batch_size) == (0.001, 10, 32)
+    assert a.section_dict()["learning_rate"] == 0.05 and a.section_dict()["epochs"] == 3
+    assert a.spec_dict() == {"type": "hexcnn"}
+    assert a.entry_dict() == {"type": "hexcnn", "training": {"learning_rate": 0.05, "epochs": 3}}
 
 
+def test_settings_are_frozen_and_their_copies_plain() -> None:
+    s = training_settings(config({"a": {"type": "hexcnn"}}, targets=["xmax", "core"]), "a")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        s.epochs = 3  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        s.section["epochs"] = 3  # type: ignore[index]
+    with pytest.raises(TypeError):
+        s.loss_weights["xmax"] = 2.0  # type: ignore[index]
+    copy = s.section_dict()
+    copy["targets"].append("axis")
+    assert s.targets == ("xmax", "core") and s.section["targets"] == ["xmax", "core"]
+
+
+def test_loss_weights_cover_every_trained_target_in_order() -> None:
+    s = training_settings(config({"a": {"type": "hexcnn"}}, targets=["core", "xmax"], loss_weights={"xmax": 0.5}), "a")
+    assert list(s.loss_weights.items()) == [("core", 1.0), ("xmax", 0.5)]
+
+
+# an override is checked by the config's validation or, for a config that bypassed it, here
 def test_unknown_override_key_is_named() -> None:
-    cfg = config({"a": {"type": "hexcnn", "training": {"learnin_rate": 0.1}}})
     with pytest.raises(ConfigError, match=r"models\.a\.training.*learnin_rate.*allowed keys"):
-        resolve_training(cfg, "a")
+        training_settings(config({"a": {"type": "hexcnn", "training": {"learnin_rate": 0.1}}}), "a")
+    cfg = config({"a": {"type": "hexcnn"}})
+    cfg["models"]["a"]["training"] = {"learnin_rate": 0.1}
+    with pytest.raises(ConfigError, match=r"models\.a\.training.*learnin_rate.*allowed keys"):
+        training_settings(cfg, "a")
 
 
 def test_bad_override_value_is_named() -> None:
-    cfg = config({"a": {"type": "hexcnn", "training": {"learning_rate": 0}}})
     with pytest.raises(ConfigError, match=r"models\.a\.training\.learning_rate"):
-        resolve_training(cfg, "a")
+        training_settings(config({"a": {"type": "hexcnn", "training": {"learning_rate": 0}}}), "a")
+    cfg = config({"a": {"type": "hexcnn"}})
+    cfg["models"]["a"]["training"] = {"learning_rate": 0}
+    with pytest.raises(ConfigError, match=r"models\.a\.training\.learning_rate"):
+        training_settings(cfg, "a")
 
 
 def test_learning_rate_zero_is_refused_by_the_schema() -> None:
@@ -57,10 +93,16 @@ def test_unknown_target_is_refused_by_the_schema() -> None:
 def test_unknown_model_is_named() -> None:
     cfg = config({"a": {"type": "hexcnn"}})
     with pytest.raises(ConfigError, match=r"model 'b' is not a key of 'models'.*\['a'\]"):
-        resolve_training(cfg, "b")
+        training_settings(cfg, "b")
 
 
 def test_loss_weight_of_an_untrained_target_is_refused() -> None:
     cfg = config({"a": {"type": "hexcnn"}}, targets=["xmax"], loss_weights={"core": 2.0})
     with pytest.raises(ConfigError, match=r"loss_weights.*'core'.*trained targets"):
-        resolve_training(cfg, "a")
+        training_settings(cfg, "a")
+
+
+def test_all_weights_zero_is_refused() -> None:
+    cfg = config({"a": {"type": "hexcnn"}}, targets=["xmax"], loss_weights={"xmax": 0.0})
+    with pytest.raises(ConfigError, match=r"all trained targets weigh 0"):
+        training_settings(cfg, "a")

@@ -1,15 +1,15 @@
-"""Host synchronisations of the training step, counted on the CPU (airshower.training.syncs)."""
+"""Host synchronisations of the training step, counted on the CPU (tests.kit.host_syncs)."""
 
 from __future__ import annotations
 
 import pytest
 import torch
-from trainkit import STEP_TARGETS as TARGETS
-from trainkit import TinyNet, network_step, step_context, step_events
 
 from airshower.models.registry import MODEL_TYPES
 from airshower.training.loop import train_step
-from airshower.training.syncs import HostSyncCounter
+
+from tests.kit.host_syncs import HostSyncCounter
+from tests.kit.training import STEP_TARGETS as TARGETS, TinyNet, network_step, step_context, step_events
 
 # Where each network must ask the host for a size: the packing of stations (nonzero) and,
 # for the token sets padded per event, the longest set (one scalar read).

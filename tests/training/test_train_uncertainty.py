@@ -6,13 +6,14 @@ import math
 
 import torch
 
+from airshower.inference.normalise import TargetNormaliser
+from airshower.inference.tensor_sources import MemorySource
 from airshower.models.heads import RegressionHead
 from airshower.targets import sigma_key
-from airshower.training.data import MemorySource
-from airshower.training.engine import run_training
+from airshower.training.engine import train_model
 from airshower.training.loop import per_event_losses
-from airshower.training.normalise import TargetNormaliser
-from trainkit import make_batch, tiny_builder, tiny_config
+
+from tests.kit.training import make_batch, tiny_builder, tiny_config
 
 
 def test_loss_is_the_gaussian_nll_with_a_log_variance_and_the_mse_without() -> None:
@@ -76,7 +77,7 @@ def test_normaliser_turns_log_variances_into_physical_sigmas() -> None:
 
 def test_training_with_uncertainty_keeps_the_flag_and_the_head(tmp_path) -> None:
     cfg = tiny_config(targets=["xmax", "ln_a", "core"], uncertainty=True, epochs=2)
-    info = run_training(cfg, "tiny", MemorySource(make_batch(48)), tmp_path / "out", device="cpu",
+    info = train_model(cfg, "tiny", MemorySource(make_batch(48)), tmp_path / "out", device="cpu",
                         model_builder=tiny_builder())
     state = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
     assert state["model"]["uncertainty"] is True and info["epochs_run"] == 2

@@ -6,39 +6,39 @@ from pathlib import Path
 
 from snakemake.settings.types import DeploymentMethod
 
+from airshower import layout
+from airshower.cli import COMMANDS
+from airshower.codedeps import source_files
 from airshower.config import dataset_simulation, validate_config
+from airshower.models.registry import check_model_entries
+from airshower.sources.registry import input_files
 
 # Cross-key checks (datasets named by train/test exist, seeds differ, ...) beyond the schema.
 config = validate_config(config, source="snakemake config")
+# Every model's hyperparameters against its architecture, now rather than after simulating
+# (this imports torch, ~2-3 s: the architectures' hyperparameter tables live in their modules).
+check_model_entries(config, source="snakemake config")
 
-PKG = Path(workflow.basedir).parent / "src" / "airshower"
+CHECKOUT = Path(str(workflow.current_basedir)).parents[1]  # this file: workflow/rules/
+# the package sources of this checkout (src/airshower): the code the rules depend on
+SRC = CHECKOUT / "src"
 # Set, not read: the post-deploy script of each rule environment (workflow/envs/) installs
 # this checkout of the package from $AIRSHOWER_ROOT when Snakemake builds the environment.
-os.environ.update(AIRSHOWER_ROOT=str(Path(str(workflow.current_basedir)).parents[1]))  # this file: workflow/rules/
+os.environ.update(AIRSHOWER_ROOT=str(CHECKOUT))
 # The rules call `airshower`. Without conda, the jobs find it beside the Python that runs
 # Snakemake, so `.venv/bin/snakemake` works without activating the venv; with --sdm conda
 # each job's own environment provides it.
 if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     shell.prefix(f'export PATH="{Path(sys.executable).parent}:$PATH"; ')
 STUDY = config["study"]
-RESULTS = f"results/{STUDY}"
 
 
-def package_sources(*names):
-    """Package source files a rule depends on (a change to them re-runs the rule)."""
-    files = []
-    for name in names:
-        path = PKG / name
-        files += sorted(str(p) for p in path.rglob("*.py")) if path.is_dir() else [str(path)]
-    return files
-
-
-def shards(dataset):
-    return range(config["datasets"][dataset]["shards"])
-
-
-def shard_files(dataset):
-    return [f"data/sim/{dataset}/{shard}.root" for shard in shards(dataset)]
+def stage_code(command: str, exclude: tuple[str, ...] = ()) -> list[str]:
+    """The package files `airshower <command>` runs: the CLI, the stage's module (from the CLI's
+    dispatch table) and everything they import or read, relative to the working folder (a change
+    to any of them re-runs the rule; a moved checkout keeps them). ``exclude``: modules the rule's
+    call never reaches (see airshower.codedeps.source_files)."""
+    return source_files(["airshower.cli", COMMANDS[command][0]], src=SRC, exclude=exclude)
 
 
 def simulate_params(dataset):
@@ -48,17 +48,51 @@ def simulate_params(dataset):
     return json.dumps({"datasets": {dataset: entry}}, sort_keys=True)
 
 
+def convert_params(dataset):
+    """What converting one dataset reads: the convert section, the dataset's entry and its trace format."""
+    entry = {k: v for k, v in config["datasets"][dataset].items() if k != "simulation"}
+    sim = dataset_simulation(config, dataset)
+    return json.dumps(
+        {
+            "study": STUDY,
+            "convert": config["convert"],
+            "datasets": {dataset: entry},
+            "simulation": {k: sim[k] for k in ("trace_bins", "electronics")},
+        },
+        sort_keys=True,
+    )
+
+
+def has_fd_reference(dataset):
+    """Whether a dataset's events carry the fluorescence detector's Xmax (Auger open data with its summary)."""
+    entry = config["datasets"][dataset]
+    return entry.get("source") == "auger_opendata" and bool(entry.get("summary"))
+
+
 def all_targets():
     """The targets of the default rule: the figures and tables (they pull in every prediction and
     metrics file, hence every trained model and tensor file), the trained models themselves,
-    and the simulation's validation figures."""
+    the simulation's validation figures, the per-event tables of `reconstruct_datasets` and, for
+    datasets with an FD reference, the SD-against-FD Xmax figures."""
     from airshower.figures.paper import output_files
 
     figures = output_files(list(config["models"]), config["test_datasets"], config["figures"]["formats"])
     return [
-        *(f"{RESULTS}/figures/{name}" for name in figures),
-        *(f"{RESULTS}/models/{m}/model.pt" for m in sorted(config["models"])),
-        f"{RESULTS}/validation",
+        *(str(layout.figures_dir(STUDY) / name) for name in figures),
+        *(str(layout.model_dir(STUDY, m) / "model.pt") for m in sorted(config["models"])),
+        str(layout.validation_dir(STUDY)),
+        *(
+            str(layout.reconstructed_file(STUDY, d, m))
+            for d in config["reconstruct_datasets"]
+            for m in sorted(config["models"])
+        ),
+        *(
+            str(layout.figures_dir(STUDY) / f"sd_vs_fd_{d}_{m}.{ext}")
+            for d in config["reconstruct_datasets"]
+            if has_fd_reference(d)
+            for m in sorted(config["models"])
+            for ext in config["figures"]["formats"]
+        ),
     ]
 
 

@@ -1,19 +1,21 @@
-# convert: the events files of a dataset -> data/tensors/{dataset}.h5 (airshower.convert)
+# convert: the events of a dataset, from its source -> data/{study}/tensors/{dataset}.h5 (airshower.convert)
 import re
 
 
 rule convert:
     """Convert the events files of one dataset into its hex-grid tensor file (windows around the hottest station)."""
     input:
-        events=lambda wc: shard_files(wc.dataset),
-        code=package_sources("convert.py", "hexgrid.py", "io/events.py", "io/tensors.py", "io/files.py", "detector/array.py", "targets.py"),
+        # what the dataset's source reads: the simulated shards, or the files its paths match
+        events=lambda wc: [str(f) for f in input_files(STUDY, wc.dataset, config["datasets"][wc.dataset])],
+        code=stage_code("convert"),
     output:
-        "data/tensors/{dataset}.h5",
+        str(layout.tensor_file(STUDY, "{dataset}")),
     params:
-        # exactly what the stage reads: the `convert` section (grid_size, chunk_events, trace_dtype)
-        cfg=json.dumps({"convert": config["convert"]}, sort_keys=True),
+        # exactly what the stage reads: the `convert` section, the dataset's entry (its source) and
+        # its simulation settings (the trace format that sources of other formats resample to)
+        cfg=lambda wc: convert_params(wc.dataset),
     log:
-        "logs/convert/{dataset}.log",
+        str(layout.log_file(STUDY, "convert", "{dataset}")),
     conda:
         "../envs/convert.yaml"
     wildcard_constraints:

@@ -6,58 +6,10 @@ from airshower.figures.paper import TABLES, report_entries
 EVAL_MODELS = list(config["models"])
 TEST_DATASETS = list(config["test_datasets"])
 NOMINAL_DATASET = TEST_DATASETS[0]
-FIGURES_DIR = f"{RESULTS}/figures"
+FIGURES_DIR = layout.figures_dir(STUDY)
 MODEL_PATTERN = "|".join(re.escape(m) for m in EVAL_MODELS)
 DATASET_PATTERN = "|".join(re.escape(d) for d in TEST_DATASETS)
 
-# the package modules of each stage (a change to them re-runs it)
-PREDICT_CODE = package_sources(
-    "evaluation/predict.py",
-    "evaluation/prediction_file.py",
-    "atomic.py",
-    "models",
-    "training/checkpoint.py",
-    "training/normalise.py",
-    "training/data.py",
-    "training/device.py",
-    "io/tensors.py",
-    "io/files.py",
-    "batch.py",
-    "hexgrid.py",
-    "targets.py",
-)
-EVALUATE_CODE = package_sources(
-    "targets.py",
-    "evaluation/metrics.py",
-    "evaluation/binned.py",
-    "evaluation/bootstrap.py",
-    "evaluation/merit.py",
-    "evaluation/prediction_file.py",
-    "atomic.py",
-    "io/files.py",
-)
-# not figures/validation.py or figures/style.py: other stages' plots
-FIGURES_CODE = package_sources(
-    "figures/paper.py",
-    "figures/paper_style.py",
-    "figures/study.py",
-    "figures/performance.py",
-    "figures/reconstruction.py",
-    "figures/headline.py",
-    "figures/learning_curves.py",
-    "figures/distributions.py",
-    "figures/event_display.py",
-    "figures/summary.py",
-    "figures/target_summary.py",
-    "evaluation/metrics.py",
-    "evaluation/binned.py",
-    "evaluation/prediction_file.py",
-    "atomic.py",
-    "hexgrid.py",
-    "io/tensors.py",
-    "io/files.py",
-    "targets.py",
-)
 # what drawing reads: the `figures` section (keys sorted), the test datasets, the models' names
 # and types in the config's order, which sets their order and colours in every figure (as with
 # `airshower figures --config`)
@@ -74,11 +26,11 @@ FIGURES_PARAMS = json.dumps(
 rule predict:
     """Reconstruct one test dataset with one trained model (physical units, truth alongside)."""
     input:
-        model=f"{RESULTS}/models/{{model}}/model.pt",
-        tensors="data/tensors/{dataset}.h5",
-        code=PREDICT_CODE,
+        model=str(layout.model_dir(STUDY, "{model}") / "model.pt"),
+        tensors=str(layout.tensor_file(STUDY, "{dataset}")),
+        code=stage_code("predict"),
     output:
-        f"{RESULTS}/predictions/{{dataset}}/{{model}}.h5",
+        str(layout.predictions_file(STUDY, "{dataset}", "{model}")),
     params:
         # nothing of the config: the checkpoint says what the network is and predicts
         cfg=json.dumps({}),
@@ -86,7 +38,7 @@ rule predict:
     resources:
         gpu=1,
     log:
-        f"logs/predict/{STUDY}/{{dataset}}/{{model}}.log",
+        str(layout.log_file(STUDY, "predict", "{dataset}", "{model}")),
     conda:
         "../envs/train.yaml"
     wildcard_constraints:
@@ -101,14 +53,14 @@ rule predict:
 rule evaluate:
     """Bias, resolution (with bootstrap errors) and merit factor of one model on one test dataset."""
     input:
-        predictions=f"{RESULTS}/predictions/{{dataset}}/{{model}}.h5",
-        code=EVALUATE_CODE,
+        predictions=str(layout.predictions_file(STUDY, "{dataset}", "{model}")),
+        code=stage_code("evaluate"),
     output:
-        f"{RESULTS}/metrics/{{dataset}}/{{model}}.json",
+        str(layout.metrics_file(STUDY, "{dataset}", "{model}")),
     params:
         cfg=json.dumps({"evaluation": config["evaluation"]}, sort_keys=True),
     log:
-        f"logs/evaluate/{STUDY}/{{dataset}}/{{model}}.log",
+        str(layout.log_file(STUDY, "evaluate", "{dataset}", "{model}")),
     conda:
         "../envs/evaluate.yaml"
     wildcard_constraints:
@@ -122,34 +74,34 @@ rule evaluate:
 rule figures:
     """The paper figures of every model side by side, and the summary tables (into results/{study}/figures)."""
     input:
-        metrics=[f"{RESULTS}/metrics/{ds}/{m}.json" for ds in TEST_DATASETS for m in EVAL_MODELS],
-        predictions=[f"{RESULTS}/predictions/{NOMINAL_DATASET}/{m}.h5" for m in EVAL_MODELS],
-        history=[f"{RESULTS}/models/{m}/history.csv" for m in EVAL_MODELS],
-        info=[f"{RESULTS}/models/{m}/train_info.json" for m in EVAL_MODELS],
-        tensors=f"data/tensors/{NOMINAL_DATASET}.h5",
-        code=FIGURES_CODE,
+        metrics=[str(layout.metrics_file(STUDY, ds, m)) for ds in TEST_DATASETS for m in EVAL_MODELS],
+        predictions=[str(layout.predictions_file(STUDY, NOMINAL_DATASET, m)) for m in EVAL_MODELS],
+        history=[str(layout.model_dir(STUDY, m) / "history.csv") for m in EVAL_MODELS],
+        info=[str(layout.model_dir(STUDY, m) / "train_info.json") for m in EVAL_MODELS],
+        tensors=str(layout.tensor_file(STUDY, NOMINAL_DATASET)),
+        code=stage_code("figures"),
     output:
         [
             (
                 report(
-                    f"{FIGURES_DIR}/{name}",
+                    str(FIGURES_DIR / name),
                     caption=f"../report/{kind}.rst",
                     category="Figures",
                     subcategory=model or "All models",
                     labels={"figure": name.rsplit(".", 1)[0]},
                 )
                 if shown
-                else f"{FIGURES_DIR}/{name}"
+                else str(FIGURES_DIR / name)
             )
             for name, kind, model, shown in report_entries(
                 EVAL_MODELS, TEST_DATASETS, config["figures"]["formats"]
             )
         ],
-        [f"{FIGURES_DIR}/{name}" for name in TABLES],
+        [str(FIGURES_DIR / name) for name in TABLES],
     params:
         cfg=FIGURES_PARAMS,
     log:
-        f"logs/figures/{STUDY}.log",
+        str(layout.log_file(STUDY, "figures")),
     conda:
         "../envs/evaluate.yaml"
     shell:

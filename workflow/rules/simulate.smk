@@ -1,44 +1,39 @@
+# simulate: one shard of a dataset -> data/{study}/sim/{dataset}/{shard}.root (airshower.simulate)
+
+
 rule simulate:
     """Simulate one shard of a dataset: SD-1500 events with Monte-Carlo truth."""
     input:
-        package_sources("simulate.py", "physics", "detector", "hexgrid.py", "io/events.py"),
+        # not the validation figures: `airshower simulate` draws them only with --validate
+        code=stage_code("simulate", exclude=("airshower.figures",)),
     output:
-        "data/sim/{dataset}/{shard}.root",
+        str(layout.shard_file(STUDY, "{dataset}", "{shard}")),
     params:
         cfg=lambda wc: simulate_params(wc.dataset),
     log:
-        "logs/simulate/{dataset}/{shard}.log",
+        str(layout.log_file(STUDY, "simulate", "{dataset}", "{shard}")),
     conda:
         "../envs/simulate.yaml"
     wildcard_constraints:
         shard=r"\d+",
     shell:
         "airshower simulate --config-json {params.cfg:q} --dataset {wildcards.dataset} "
-        "--shard {wildcards.shard} --output {output} > {log} 2>&1"
+        "--shard {wildcards.shard} --output {output:q} > {log:q} 2>&1"
 
 
 rule validate_simulation:
     """Validation figures of the simulation (Xmax, LDF, muon fraction, traces, a footprint) for the training dataset's settings."""
     input:
-        package_sources(
-            "simulate.py",
-            "physics",
-            "hexgrid.py",
-            "detector",
-            "io/events.py",
-            "figures/validation.py",
-            "figures/paper_style.py",
-            "atomic.py",
-        ),
+        code=stage_code("simulate"),
     output:
-        directory(f"{RESULTS}/validation"),
+        directory(str(layout.validation_dir(STUDY))),
     params:
         cfg=simulate_params(config["train_dataset"]),
         dataset=config["train_dataset"],
     log:
-        f"logs/{STUDY}/validate_simulation.log",
+        str(layout.log_file(STUDY, "validate_simulation")),
     conda:
         "../envs/simulate.yaml"
     shell:
         "airshower simulate --config-json {params.cfg:q} --dataset {params.dataset} "
-        "--validate {output} > {log} 2>&1"
+        "--validate {output:q} > {log:q} 2>&1"

@@ -1,27 +1,27 @@
-# train: one job per model of the study -> results/{study}/models/{model}/
-# (all_targets() lists f"{RESULTS}/models/{m}/model.pt" for every m in config["models"])
+# train: one job per model of the study -> results/{study}/models/{model}/ (airshower.training.engine)
+# (all_targets() lists layout.model_dir(STUDY, m) / "model.pt" for every m in config["models"])
 import re
 
 
 rule train:
     """Train one network on the training dataset: CPU, one GPU (bf16), resumable after a kill."""
     input:
-        tensors=f"data/tensors/{config['train_dataset']}.h5",
-        code=package_sources("training", "models", "atomic.py", "batch.py", "hexgrid.py", "io/tensors.py", "io/files.py", "targets.py"),
+        tensors=str(layout.tensor_file(STUDY, config["train_dataset"])),
+        code=stage_code("train"),
     output:
-        model=f"{RESULTS}/models/{{model}}/model.pt",
-        history=f"{RESULTS}/models/{{model}}/history.csv",
-        info=f"{RESULTS}/models/{{model}}/train_info.json",
-        provenance=f"{RESULTS}/models/{{model}}/provenance.json",
+        model=str(layout.model_dir(STUDY, "{model}") / "model.pt"),
+        history=str(layout.model_dir(STUDY, "{model}") / "history.csv"),
+        info=str(layout.model_dir(STUDY, "{model}") / "train_info.json"),
+        provenance=str(layout.model_dir(STUDY, "{model}") / "provenance.json"),
     params:
         # what training this model reads: the training section and its own entry, nothing
         # of the other models (changing one model re-runs only that model's training)
         cfg=lambda wc: json.dumps(
             {"training": config["training"], "models": {wc.model: config["models"][wc.model]}}, sort_keys=True
         ),
-        outdir=lambda wc: f"{RESULTS}/models/{wc.model}",
+        outdir=lambda wc: str(layout.model_dir(STUDY, wc.model)),
         # resumable state: not an output, so it survives a failed job (Snakemake deletes outputs)
-        state=lambda wc: f"{RESULTS}/.state/train/{wc.model}",
+        state=lambda wc: str(layout.state_dir(STUDY, wc.model)),
         # `airshower`, or torchrun with one process per GPU when the profile gives several
         # (not a rerun trigger: the GPU count does not change what is trained)
         launch=lambda wildcards, resources: launcher(resources),
@@ -29,7 +29,7 @@ rule train:
     resources:
         gpu=1,
     log:
-        f"logs/train/{STUDY}/{{model}}.log",
+        str(layout.log_file(STUDY, "train", "{model}")),
     conda:
         "../envs/train.yaml"
     wildcard_constraints:

@@ -1,7 +1,7 @@
 """Reconstruct a test tensor file with a trained model (``airshower predict``).
 
 Reads ``results/{study}/models/{model}/model.pt`` with
-:func:`airshower.training.checkpoint.load_model` (network rebuilt from the checkpoint's
+:func:`airshower.inference.checkpoint.load_model` (network rebuilt from the checkpoint's
 model entry, weights of the best epoch, target normalisation), runs it over
 ``data/tensors/{dataset}.h5`` in batches without gradients, turns its standardised outputs
 into physical units (``normaliser.denormalise``, then each target's finalisation of
@@ -37,7 +37,8 @@ from airshower.targets import TARGETS, TRUTH_COLUMNS, zenith_deg
 if TYPE_CHECKING:
     import torch
 
-    from airshower.training.data import TensorSource
+    from airshower.inference.normalise import TargetNormaliser
+    from airshower.inference.tensor_sources import TensorSource
 
 
 def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -67,7 +68,7 @@ def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
 
 def predict_source(
     model: torch.nn.Module,
-    normaliser: Any,
+    normaliser: TargetNormaliser,
     source: TensorSource,
     batch_size: int = 512,
     device: str | torch.device = "cpu",
@@ -86,7 +87,7 @@ def predict_source(
     """
     import torch
 
-    from airshower.training.data import as_model_input
+    from airshower.inference.tensor_sources import as_model_input
 
     if batch_size < 1:
         raise ConfigError(f"--batch-size = {batch_size}: must be >= 1")
@@ -130,7 +131,7 @@ def _progress_bar(total: int, enabled: bool) -> Any:
 def check_trace_format(source: Any, info: Mapping[str, Any], model_path: Path, path: Path) -> None:
     """InputFileError naming ``path`` when its window size, trace bins or bin width [ns] are not the network's.
 
-    ``info``: the checkpoint's model entry (:func:`airshower.training.checkpoint.load_model`);
+    ``info``: the checkpoint's model entry (:func:`airshower.inference.checkpoint.load_model`);
     the bin width is compared where both know it (checkpoints made before it was stored do not).
     """
     g, t = int(info["grid_size"]), int(info["trace_bins"])
@@ -180,9 +181,9 @@ def predict_file(
     ``model_path`` is a ``model.pt`` or the model's folder. Returns a small record
     (model, dataset, events, targets, seconds, events/s).
     """
-    from airshower.training.checkpoint import checkpoint_path, load_model
-    from airshower.training.data import H5Source
-    from airshower.training.device import choose_device
+    from airshower.inference.checkpoint import checkpoint_path, load_model
+    from airshower.inference.device import choose_device
+    from airshower.inference.tensor_sources import H5Source
 
     model_path = checkpoint_path(model_path)
     tensors = Path(tensors)

@@ -21,7 +21,10 @@ Columns (units as in :mod:`airshower.targets`; each HDF5 dataset carries its ``u
   counter-clockwise from +x;
 * with an uncertainty head: ``<column>_sigma``, the predicted standard deviation;
 * where the input has truth: ``true_<column>`` of every reconstructed column (zenith and
-  azimuth included) and ``true_mass``.
+  azimuth included) and ``true_mass``;
+* where a tensor file has a ``reference/`` group (values its data source measured
+  independently, e.g. the fluorescence-detector Xmax of hybrid Auger events):
+  ``reference_<name>`` in its unit, NaN where an event has none.
 
 HDF5 attributes: ``model``, ``checkpoint``, ``weights``, ``targets``, ``uncertainty``,
 ``inputs`` (JSON list of the input files) and ``columns`` (JSON list, table order).
@@ -93,8 +96,11 @@ def _direction_columns(axis: np.ndarray, prefix: str = "") -> dict[str, tuple[np
     return {f"{prefix}zenith": (zenith_deg(axis), "deg"), f"{prefix}azimuth": (azimuth, "deg")}
 
 
-def _read_tensor_meta(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray]:
-    """(truth columns that the tensor file holds, event ids, hottest-station ids)."""
+def _read_tensor_meta(
+    path: Path,
+) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, str]]]:
+    """(truth columns that the tensor file holds, event ids, hottest-station ids,
+    ``reference_<name>`` columns of its ``reference/`` group with their units)."""
     from airshower.io.tensors import open_tensor_file
 
     with open_tensor_file(path) as f:
@@ -104,7 +110,11 @@ def _read_tensor_meta(path: Path) -> tuple[dict[str, np.ndarray], np.ndarray, np
         event_id = np.asarray(f["meta/event_id"][()], dtype=np.int64)
         hottest = np.asarray(f["meta/hottest_station"][()], dtype=np.int64)
         truth = {k: np.asarray(ds[()]) for k, ds in f["targets"].items()} if "targets" in f else {}
-    return truth, event_id, hottest
+        reference = {
+            f"reference_{k}": (np.asarray(ds[()], dtype=np.float64), str(ds.attrs.get("unit", "")))
+            for k, ds in (f["reference"].items() if "reference" in f else ())
+        }
+    return truth, event_id, hottest, reference
 
 
 def table_columns(
@@ -181,9 +191,9 @@ def reconstruct(
 
     from airshower.convert import convert_dataset
     from airshower.evaluation.predict import check_finite, check_trace_format, predict_source
-    from airshower.training.checkpoint import checkpoint_path, load_model
-    from airshower.training.data import H5Source
-    from airshower.training.device import choose_device
+    from airshower.inference.checkpoint import checkpoint_path, load_model
+    from airshower.inference.device import choose_device
+    from airshower.inference.tensor_sources import H5Source
 
     t0 = time.perf_counter()
     output = Path(output)
@@ -200,6 +210,7 @@ def reconstruct(
     targets = list(info["targets"])
     parts: list[dict[str, tuple[np.ndarray, str]]] = []
     first_truth: list[str] | None = None
+    first_reference: list[str] = []
     with tempfile.TemporaryDirectory(prefix="airshower-reconstruct-") as scratch:
         for index, path in enumerate(paths):
             tensors = path
@@ -209,12 +220,18 @@ def reconstruct(
                                 {"reconstruct": str(path)})
             source = H5Source(tensors)
             check_trace_format(source, info, model_path, path)
-            truth, event_id, hottest = _read_tensor_meta(tensors)
+            truth, event_id, hottest, reference = _read_tensor_meta(tensors)
             first_truth = sorted(truth) if first_truth is None else first_truth
             if sorted(truth) != first_truth:
                 raise InputFileError(
                     f"{path}: holds the truth columns {sorted(truth)}, {paths[0]} holds {first_truth}; "
                     "reconstruct files with and without truth apart"
+                )
+            first_reference = sorted(reference) if not parts else first_reference
+            if sorted(reference) != first_reference:
+                raise InputFileError(
+                    f"{path}: holds the reference columns {sorted(reference)}, {paths[0]} holds {first_reference}; "
+                    "reconstruct them apart"
                 )
             reco, sigma = predict_source(model, normaliser, source, batch_size=batch_size, device=dev,
                                          progress=progress)
@@ -224,6 +241,7 @@ def reconstruct(
                 "event_id": (event_id, ""),
                 "hottest_station": (hottest, ""),
                 **table_columns(reco, sigma, truth, targets),
+                **reference,
             }
             parts.append(columns)
     names = list(parts[0])

@@ -33,11 +33,12 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 
 from airshower.errors import InputFileError
 from airshower.evaluation.metrics import PRIMARIES
-from airshower.targets import opening_angle_deg
 from airshower.evaluation.prediction_file import Predictions
 from airshower.figures.paper_style import GCM2, model_style, width_in
 from airshower.hexgrid import SPACING_M, axial_to_xy
-from airshower.io.tensors import StationState, read_arrays, tensor_info
+from airshower.io.tensors import read_arrays, tensor_info
+from airshower.station_state import StationState
+from airshower.targets import opening_angle_deg
 
 PRIMARY_NAMES = {a: name for name, a in PRIMARIES.items()}
 ARROW_KM = 3.0  # length of the propagation arrow for a horizontal shower [km] (x sin(zenith))

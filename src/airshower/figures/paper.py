@@ -40,6 +40,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from airshower import layout
 from airshower.errors import ConfigError
 
 FIGURES = (
@@ -172,15 +173,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``airshower figures``."""
     parser.add_argument("--results", default=None, help="the study's results folder (default: results/{study})")
     parser.add_argument("--tensors", default=None,
-                        help="nominal test tensor file, for the example event (default: data/tensors/{dataset}.h5)")
+                        help="nominal test tensor file, for the example event (default: data/{study}/tensors/{dataset}.h5)")
     parser.add_argument("--output-dir", default=None, help="where to write (default: {results}/figures)")
 
 
 def main(config: dict[str, Any], args: argparse.Namespace) -> int:
     """``airshower figures``: reads ``study``, ``models``, ``test_datasets`` and ``figures``."""
-    results = Path(args.results or f"results/{config['study']}")
+    results = Path(args.results or layout.results_dir(config["study"]))
     datasets = list(config["test_datasets"])
-    tensors = args.tensors or f"data/tensors/{datasets[0]}.h5"
+    tensors = args.tensors or layout.tensor_file(config["study"], datasets[0])
     written = run_figures(results, list(config["models"]), datasets, config["figures"], tensors,
                           args.output_dir, study_name=config["study"])
     print(f"wrote {len(written)} files to {Path(args.output_dir or results / 'figures')}")

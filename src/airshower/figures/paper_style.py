@@ -37,7 +37,6 @@ FONT_PT = {"single": 8.0, "double": 9.0}
 OKABE_ITO = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
 MARKERS = ["o", "s", "^", "D", "v", "P", "X", "<"]
 PRIMARY_COLOURS = {"p": "#c0392b", "He": "#e67e22", "N": "#27ae60", "Fe": "#2c3e8f", "all": "#333333"}
-PRIMARY_LABELS = {"p": "p", "He": "He", "N": "N", "Fe": "Fe", "all": "all"}
 
 XMAX_LABEL = r"$X_\mathrm{max}$"
 GCM2 = r"g/cm$^2$"

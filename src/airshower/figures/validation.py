@@ -1,7 +1,9 @@
 """Validation figures of the simulation (``airshower simulate --validate DIR``).
 
-Each figure is drawn from simulated events (a shard file, or a sample simulated in
-memory) or, where it shows a parametrisation itself, from the physics modules directly:
+Each figure is drawn from simulated events, which the caller passes in (a shard file read
+with :func:`airshower.io.events.read_events`, or the sample
+:func:`airshower.simulate.simulated_sample` simulates in memory), or, where it shows a
+parametrisation itself, from the physics modules directly:
 
 * ``xmax_distributions``: Xmax of each primary at 10 EeV from the generalised Gumbel of
   the dataset's hadronic model, with the Auger moment parametrisation (xmax_moments_check);
@@ -39,25 +41,10 @@ from airshower.figures.paper_style import (
     save_figure,
 )
 from airshower.hexgrid import SPACING_M
-from airshower.io.events import build_chunk, read_events, read_meta, with_trace_shape
 from airshower.physics.parameters import sd_parameters
 from airshower.physics.primaries import MASS_NUMBERS, axis_vector
 from airshower.physics.signals import shower_averaged_s1000
 from airshower.physics.xmax import sample_xmax
-
-VALIDATION_SHARD = 2**31 - 1  # a random stream of its own, apart from every dataset shard
-
-
-def simulated_sample(sim_cfg: Mapping[str, Any], n_events: int, seed: int) -> tuple[ak.Array, dict[str, Any]]:
-    """Simulate ``n_events`` thrown events in memory; (events as read_events returns them, meta)."""
-    from airshower.simulate import check_settings, simulate_events
-
-    settings = check_settings(sim_cfg)
-    parts = [ak.Array(build_chunk(**args)) for args, _ in simulate_events(sim_cfg, n_events, seed, VALIDATION_SHARD)]
-    arrays = ak.concatenate(parts) if parts else ak.Array([])
-    meta = {"trace_bins": settings.trace_bins, "bin_ns": settings.elec.bin_ns, "n_thrown": n_events}
-    return with_trace_shape(arrays, settings.trace_bins), meta
-
 
 def axis_distance(events: ak.Array) -> ak.Array:
     """Distance [m] of every stored station to the true shower axis (jagged like ``station``)."""
@@ -245,21 +232,17 @@ def _footprint_figure(events: ak.Array, meta: Mapping[str, Any], width: str, out
     return save_figure(fig, out, "event_footprint", formats, dpi)
 
 
-def draw_validation(out_dir: str | Path, sim_cfg: Mapping[str, Any], seed: int, events_file: str | Path | None = None,
-                    n_events: int = 3000, formats: Sequence[str] = ("pdf", "png"), dpi: int = 200,
-                    width: str = "single") -> list[Path]:
+def draw_validation(out_dir: str | Path, sim_cfg: Mapping[str, Any], events: ak.Array, meta: Mapping[str, Any],
+                    formats: Sequence[str] = ("pdf", "png"), dpi: int = 200, width: str = "single") -> list[Path]:
     """Draw all validation figures into ``out_dir``; return the files written.
 
-    Events come from ``events_file`` if given, else ``n_events`` are simulated in memory
-    with ``sim_cfg`` and ``seed`` (on a random stream apart from every dataset shard).
+    ``events``: simulated events as :func:`airshower.io.events.read_events` returns them;
+    ``meta``: their ``bin_ns`` (trace bin width [ns]) at least, as
+    :func:`~airshower.io.events.read_meta` returns it; ``sim_cfg``: the simulation settings
+    they were made with (its hadronic model draws the parametrisation curves).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    if events_file is not None:
-        events = read_events(events_file)
-        meta = read_meta(events_file)
-    else:
-        events, meta = simulated_sample(sim_cfg, n_events, seed)
     files: list[Path] = []
     with paper_style(width):
         files += _xmax_figure(sim_cfg, width, out, formats, dpi)

@@ -1,6 +1,7 @@
 """The events file contract (ROOT, written with uproot): what the array saw, plus Monte-Carlo truth.
 
-One ROOT file per shard, ``data/sim/{dataset}/{shard}.root``:
+One ROOT file per shard, ``data/{study}/sim/{dataset}/{shard}.root`` for the simulator (the
+contract for other producers: docs/events-format.md):
 
 * TTree ``events``, one entry per (event-triggered) event;
 * compression: LZ4 level 1 by default (:func:`default_compression`); the readers take any
@@ -16,7 +17,7 @@ share one length per event: ``station.<field>`` (observables) and ``mc_station.<
 ==========================  =========  ================================================
 ``event_id``                int64      unique within a dataset
 ``event_t5``                bool       6T5: all six neighbours of the hottest station work
-``station.id``              int32      index into the array (:mod:`airshower.detector`)
+``station.id``              int32      index into the SD-1500 array (:func:`airshower.detector.array.sd1500`)
 ``station.x/.y/.z``         float32    station position [m] (array frame; z above sea level)
 ``station.signal``          float32    total signal [VEM] (after saturation)
 ``station.start_time``      float64    trace start time [ns], relative to the event's first
@@ -297,7 +298,9 @@ class StationChunk:
     ``events``: per-event arrays (n,); ``counts``: stations per event (n,) int64;
     ``stations``: per-station arrays, events one after the other (sum(counts),);
     ``traces``: (sum(counts), T) float32 [VEM/bin], or None when not read;
-    ``entry_start``: index of the chunk's first event in the file.
+    ``entry_start``: index of the chunk's first event in the file; ``event_paths``: the file
+    of every event where a chunk spans several files (sources with one file per event), so
+    that messages name the right one.
     """
 
     path: Path
@@ -306,6 +309,7 @@ class StationChunk:
     counts: np.ndarray
     stations: dict[str, np.ndarray]
     traces: np.ndarray | None
+    event_paths: Sequence[Path] | None = None
 
     @property
     def n_events(self) -> int:
@@ -316,10 +320,13 @@ class StationChunk:
         return np.repeat(np.arange(self.n_events, dtype=np.int64), self.counts)
 
     def where(self, event: int) -> str:
-        """'<file>: entry <i> (event_id <id>)' for messages about one event of the chunk."""
-        entry = self.entry_start + int(event)
+        """'<file>: entry <i> (event_id <id>)' for messages about one event of the chunk
+        ('<file> (event_id <id>)' with ``event_paths``)."""
         ids = self.events.get("event_id")
         label = f" (event_id {int(ids[event])})" if ids is not None and ids.size > event else ""
+        if self.event_paths is not None:
+            return f"{self.event_paths[int(event)]}{label}"
+        entry = self.entry_start + int(event)
         return f"{self.path}: entry {entry}{label}"
 
 
@@ -405,6 +412,7 @@ def iterate_station_chunks(
     event_fields: Sequence[str],
     station_fields: Sequence[str] = tuple(STATION_FIELDS),
     meta: Mapping[str, Any] | None = None,
+    n_stations: int | None = None,
 ) -> Iterator[StationChunk]:
     """Stream one events file in chunks of at most ``step_size`` events, each flattened to
     numpy and validated (see :func:`validate_chunk`).
@@ -413,7 +421,8 @@ def iterate_station_chunks(
     that no compressed page is inflated twice; their sizes therefore vary (e.g. five of the
     simulator's clusters of ~996 events for a step of 5000). Only the named event fields, the station fields and
     the traces are read. Raises :class:`InputFileError` naming the file (and entry/event)
-    for anything off-contract.
+    for anything off-contract. ``n_stations``: size of the array the station ids index (ids
+    outside 0..n_stations-1 are refused; None: not checked here).
     """
     path = Path(path)
     meta = dict(meta) if meta is not None else read_meta(path)
@@ -448,7 +457,7 @@ def iterate_station_chunks(
                     f"{path}: cannot read the events from entry {start} of {n_entries} "
                     f"({_short(exc)}); truncated or damaged file?"
                 ) from exc
-            yield _flatten(arrays, path, start, trace_bins, event_fields, station_fields)
+            yield _flatten(arrays, path, start, trace_bins, event_fields, station_fields, n_stations)
 
 
 def _station_field(arrays: ak.Array, name: str) -> ak.Array:
@@ -462,6 +471,7 @@ def _flatten(
     trace_bins: int,
     event_fields: Sequence[str],
     station_fields: Sequence[str],
+    n_stations: int | None = None,
 ) -> StationChunk:
     events = {f: np.asarray(ak.to_numpy(arrays[f])) for f in event_fields}
     counts = None
@@ -479,14 +489,19 @@ def _flatten(
     trace_len = np.asarray(ak.num(flat_traces, axis=1), dtype=np.int64)
     values = np.asarray(ak.to_numpy(ak.flatten(flat_traces, axis=1)), dtype=np.float32)
     chunk = StationChunk(path, entry_start, events, counts, stations, None)
-    validate_chunk(chunk, lengths, trace_len, trace_bins)
+    validate_chunk(chunk, lengths, trace_len, trace_bins, n_stations)
     chunk.traces = values.reshape(-1, trace_bins)
-    _check_finite_traces(chunk)
+    check_finite_traces(chunk)
     return chunk
 
 
 def validate_chunk(
-    chunk: StationChunk, lengths: Mapping[str, np.ndarray], trace_len: np.ndarray, trace_bins: int
+    chunk: StationChunk,
+    lengths: Mapping[str, np.ndarray],
+    trace_len: np.ndarray,
+    trace_bins: int,
+    n_stations: int | None = None,
+    nan_allowed: Sequence[str] = (),
 ) -> None:
     """Check one chunk against the contract; raise InputFileError naming file, entry and event.
 
@@ -494,9 +509,9 @@ def validate_chunk(
     flattened trace per event. Checks: station arrays of one length per event, trace length
     = nstation * T, station ids unique within an event and on the array, finite positions,
     signals and (for working stations) start times, finite float event fields.
+    ``n_stations``: ids must lie in 0..n_stations-1 (None: only >= 0); ``nan_allowed``: float
+    event fields where NaN means "none" (a source's reference values), only +-inf refused.
     """
-    from airshower.detector.array import N_STATIONS
-
     counts = chunk.counts
     for name, n in lengths.items():
         bad = np.flatnonzero(n != counts)
@@ -517,17 +532,18 @@ def validate_chunk(
     ev = chunk.station_event()
     if "id" in st and st["id"].size:
         ids = st["id"].astype(np.int64)
-        off = np.flatnonzero((ids < 0) | (ids >= N_STATIONS))
+        limit = np.iinfo(np.int64).max if n_stations is None else int(n_stations)
+        off = np.flatnonzero((ids < 0) | (ids >= limit))
         if off.size:
             s = int(off[0])
-            raise InputFileError(
-                f"{chunk.where(int(ev[s]))}: station id {int(ids[s])} is not on the array (0..{N_STATIONS - 1})"
-            )
-        key = np.sort(ev * N_STATIONS + ids)
+            span = "a non-negative index" if n_stations is None else f"0..{limit - 1}"
+            raise InputFileError(f"{chunk.where(int(ev[s]))}: station id {int(ids[s])} is not on the array ({span})")
+        span = int(ids.max()) + 1
+        key = np.sort(ev * span + ids)
         dup = np.flatnonzero(key[1:] == key[:-1])
         if dup.size:
             k = int(key[dup[0]])
-            raise InputFileError(f"{chunk.where(k // N_STATIONS)}: station id {k % N_STATIONS} appears twice")
+            raise InputFileError(f"{chunk.where(k // span)}: station id {k % span} appears twice")
     working = st.get("working")
     for name in ("x", "y", "z", "signal", "start_time"):
         if name not in st:
@@ -545,13 +561,13 @@ def validate_chunk(
             )
     for name, values in chunk.events.items():
         if np.issubdtype(values.dtype, np.floating):
-            bad = np.flatnonzero(~np.isfinite(values))
+            bad = np.flatnonzero(np.isinf(values) if name in nan_allowed else ~np.isfinite(values))
             if bad.size:
                 e = int(bad[0])
                 raise InputFileError(f"{chunk.where(e)}: {name} = {float(values[e])} (NaN or infinite)")
 
 
-def _check_finite_traces(chunk: StationChunk) -> None:
+def check_finite_traces(chunk: StationChunk) -> None:
     """Raise InputFileError naming the first station whose trace holds NaN or inf."""
     traces = chunk.traces
     if traces is None or traces.size == 0 or np.isfinite(traces.sum(axis=1)).all():

@@ -7,7 +7,7 @@ What a reader gets (N events, G x G window of axial cells, T trace bins), throug
   was stored (silent, dead, absent cells)
 * ``inputs/start_time``  (N, G, G)    float32  trace start relative to the hottest station [ns]
   (0 for cells without a trace)
-* ``inputs/state``       (N, G, G)    int8     :class:`StationState`
+* ``inputs/state``       (N, G, G)    int8     :class:`~airshower.station_state.StationState`
 * ``inputs/position``    (N, G, G, 3) float32  station position relative to the hottest station
   [m] (the file's position for stored stations, the array's for implicit silent ones; 0 absent)
 * ``targets/xmax`` (N,) [g/cm2]; ``targets/lg_energy`` (N,) [lg(E/eV)];
@@ -23,6 +23,9 @@ What a reader gets (N events, G x G window of axial cells, T trace bins), throug
   attribute, ``meta/n_outside`` (N,) int32 triggered stations that fell outside the window,
   ``meta/t5`` (N,) bool (6T5 flag of the events file), ``meta/hottest_station`` (N,) int32
   (array id of the centre station)
+* ``reference/<name>`` (N,) float64, optional: per-event values the data source measured
+  independently, e.g. ``reference/fd_xmax`` [g/cm2] of hybrid Auger events (unit in the
+  dataset's ``unit`` attribute; NaN where an event has none). Never an input or a target
 
 Window axes: axis 1 is the axial q coordinate, axis 2 the axial r coordinate (see
 :mod:`airshower.hexgrid`), the hottest station at the centre (G // 2, G // 2).
@@ -73,7 +76,6 @@ import os
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from enum import IntEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -82,22 +84,13 @@ import numpy as np
 
 from airshower.errors import InputFileError
 from airshower.io.files import open_hdf5
+from airshower.station_state import StationState  # noqa: F401 - the converter imports it from here
 from airshower.targets import TRUTH_COLUMNS
 
 if TYPE_CHECKING:  # torch is imported lazily: the convert stage's environment has no torch
     from airshower.batch import Batch
 
 SCHEMA_VERSION = 1
-
-
-class StationState(IntEnum):
-    """State of one cell of the window."""
-
-    ABSENT = 0  # no station there (outside the array)
-    DEAD = 1  # a station that is not working in this event
-    SILENT = 2  # working, not triggered
-    TRIGGERED = 3
-    SATURATED = 4  # triggered and saturated
 
 
 # the ``targets/`` group: every target of :mod:`airshower.targets` and the truth-only mass
@@ -140,7 +133,8 @@ class TensorChunk:
     ``trace_values`` (M, T), ``trace_cell`` (M,) flat window index, ``trace_count`` (n,) rows
     per event (rows of one event consecutive, events in order); ``start_time`` (n, G, G),
     ``state`` (n, G, G), ``position`` (n, G, G, 3); ``targets`` and ``meta``: name -> (n, ...)
-    as in :data:`TARGETS` / :data:`META`.
+    as in :data:`TARGETS` / :data:`META`; ``reference``: name -> (n,) reference values of the
+    source (e.g. the FD Xmax of hybrid events), NaN where an event has none.
     """
 
     trace_values: np.ndarray
@@ -151,6 +145,7 @@ class TensorChunk:
     position: np.ndarray
     targets: dict[str, np.ndarray] = field(default_factory=dict)
     meta: dict[str, np.ndarray] = field(default_factory=dict)
+    reference: dict[str, np.ndarray] = field(default_factory=dict)
 
     @property
     def n_events(self) -> int:
@@ -169,6 +164,7 @@ class TensorWriter:
     ``config``: what made the file (stored as JSON). ``sources`` may be updated before the
     block ends (events per file are known only then). ``truth``: the file holds the
     ``targets/`` group (events without Monte-Carlo truth, e.g. measured data, have none).
+    ``reference``: name -> unit of the per-event reference values of the ``reference/`` group.
     """
 
     def __init__(
@@ -183,6 +179,7 @@ class TensorWriter:
         compression: str = "gzip",
         trace_compression: str = "none",
         truth: bool = True,
+        reference: Mapping[str, str] | None = None,
     ) -> None:
         if trace_dtype not in TRACE_DTYPES:
             raise ValueError(f"trace_dtype must be one of {TRACE_DTYPES}, got {trace_dtype!r}")
@@ -200,6 +197,7 @@ class TensorWriter:
         self.sources = [dict(s) for s in sources]
         self.config = dict(config or {})
         self.truth = bool(truth)
+        self.reference = dict(reference or {})
         self.n_events = 0
         self.n_rows = 0
         self._file: h5py.File | None = None
@@ -236,6 +234,7 @@ class TensorWriter:
         if self.truth:
             per_event.update({f"targets/{k}": v for k, v in TARGETS.items()})
         per_event.update({f"meta/{k}": v for k, v in META.items()})
+        per_event.update({f"reference/{k}": ((), "float64") for k in self.reference})
         for name, (shape, dtype) in per_event.items():
             row = int(np.prod(shape, dtype=np.int64)) * np.dtype(dtype).itemsize
             ds[name] = f.create_dataset(
@@ -262,6 +261,7 @@ class TensorWriter:
         elif chunk.targets:
             raise ValueError(f"TensorWriter.append: targets {sorted(chunk.targets)} for a file without truth")
         expect.update({f"meta.{k}": (chunk.meta.get(k), (n, *s)) for k, (s, _) in META.items()})
+        expect.update({f"reference.{k}": (chunk.reference.get(k), (n,)) for k in self.reference})
         for name, (value, shape) in expect.items():
             if value is None or tuple(value.shape) != shape:
                 got = None if value is None else tuple(value.shape)
@@ -283,6 +283,8 @@ class TensorWriter:
             self._extend(f"targets/{k}", chunk.targets[k])
         for k in META:
             self._extend(f"meta/{k}", chunk.meta[k])
+        for k in self.reference:
+            self._extend(f"reference/{k}", chunk.reference[k])
         self.n_events += n
         self.n_rows += m
 
@@ -304,6 +306,8 @@ class TensorWriter:
         attrs["compression"] = json.dumps({"traces": self.trace_compression, "other": self.compression})
         attrs["n_events"] = self.n_events
         attrs["truth"] = self.truth
+        for k, unit in self.reference.items():
+            self._datasets[f"reference/{k}"].attrs["unit"] = unit
         attrs["sources"] = json.dumps(self.sources, sort_keys=True)
         attrs["config"] = json.dumps(self.config, sort_keys=True)
         attrs["package_version"] = str(__version__)

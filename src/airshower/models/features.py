@@ -1,6 +1,6 @@
 """Input transforms shared by all networks: from a :class:`~airshower.batch.Batch` to features.
 
-Cell classes (from :class:`~airshower.io.tensors.StationState`):
+Cell classes (from :class:`~airshower.station_state.StationState`):
 
 * *absent* (no station there): every feature is exactly zero, whatever the tensors hold;
 * *present* (state >= DEAD): the cell holds a station; its position and state one-hot are
@@ -22,7 +22,7 @@ from __future__ import annotations
 import torch
 
 from airshower.batch import Batch
-from airshower.io.tensors import StationState
+from airshower.station_state import StationState
 
 TIME_SCALE_NS = 1000.0
 POSITION_SCALE_M = 1500.0

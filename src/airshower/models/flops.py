@@ -26,7 +26,7 @@ from torch.utils.flop_counter import FlopCounterMode, sdpa_flop_count
 
 from airshower.batch import Batch
 from airshower.hexgrid import axial_to_xy, hex_distance
-from airshower.io.tensors import StationState
+from airshower.station_state import StationState
 
 
 

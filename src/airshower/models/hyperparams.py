@@ -14,8 +14,6 @@ from typing import Any
 
 from airshower.errors import ConfigError
 
-KINDS = ("int", "float", "str", "bool", "int_list")
-
 
 @dataclass(frozen=True)
 class Param:

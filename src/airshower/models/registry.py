@@ -67,13 +67,41 @@ def build_model(
         raise ConfigError(f"simulation.trace_bins = {trace_bins!r}: expected an integer >= 1")
     targets = check_targets(targets)
     hp = resolve_hyperparameters(name, spec, grid_size, trace_bins)
+    check_uncertainty(name, spec["type"], uncertainty)
     cls = MODEL_TYPES[spec["type"]]
-    if uncertainty and not cls.SUPPORTS_UNCERTAINTY:
+    return cls(grid_size, trace_bins, targets, uncertainty=bool(uncertainty), **hp)
+
+
+def check_uncertainty(name: str, kind: str, uncertainty: bool) -> None:
+    """Refuse ``training.uncertainty`` for model ``name`` when its architecture ``kind`` has no uncertainty head."""
+    if uncertainty and not MODEL_TYPES[kind].SUPPORTS_UNCERTAINTY:
         raise ConfigError(
-            f"models.{name}: training.uncertainty = true, but architecture {spec['type']!r} has no "
+            f"models.{name}: training.uncertainty = true, but architecture {kind!r} has no "
             f"uncertainty head; allowed with: {', '.join(k for k, c in MODEL_TYPES.items() if c.SUPPORTS_UNCERTAINTY)}"
         )
-    return cls(grid_size, trace_bins, targets, uncertainty=bool(uncertainty), **hp)
+
+
+def check_model_entries(config: Mapping[str, Any], source: str = "config") -> None:
+    """Check every entry of ``models`` of a validated study config as training will build it.
+
+    Each model's hyperparameters against its architecture (unknown keys, bad values, rules that
+    tie them together, for the study's window ``convert.grid_size`` and the training dataset's
+    ``trace_bins``) and its ``training.uncertainty`` against the architecture. The workflow calls
+    this when it loads, so that a misspelt key stops ``snakemake -n`` instead of the train jobs
+    after simulation and conversion. Raises :class:`ConfigError`, one line: the source, then
+    ``models.<name>.<key>``, the value and what is allowed.
+    """
+    from airshower.config import dataset_simulation
+
+    grid_size = int(config["convert"]["grid_size"])
+    trace_bins = int(dataset_simulation(config, config["train_dataset"])["trace_bins"])
+    for name, spec in config["models"].items():
+        try:
+            resolve_hyperparameters(name, spec, grid_size, trace_bins)
+            overrides = spec.get("training") or {}
+            check_uncertainty(name, spec["type"], overrides.get("uncertainty", config["training"]["uncertainty"]))
+        except ConfigError as err:
+            raise ConfigError(f"{source}: {err}") from None
 
 
 def hyperparameter_table(kind: str) -> str:

@@ -161,16 +161,3 @@ def start_time_extra_sigma(r: np.ndarray, zenith: np.ndarray) -> np.ndarray:
     r = np.asarray(r, dtype=np.float64)
     cos_t = np.cos(np.asarray(zenith, dtype=np.float64))
     return np.sqrt(p["a"] ** 2 * p["c_per_m2"] * (r * cos_t) ** 2 + p["b_ns"] ** 2)
-
-
-def start_time_sigma(
-    t_half_ns: np.ndarray, signal_vem: np.ndarray, r: np.ndarray, zenith: np.ndarray, vem_per_particle: np.ndarray
-) -> np.ndarray:
-    """Full de Mauro start-time std [ns] (for validation): n = S / vem_per_particle, n = 12 where n < 10."""
-    p = sd_parameters()["start_time_variance"]
-    n = np.asarray(signal_vem, dtype=np.float64) / np.asarray(vem_per_particle, dtype=np.float64)
-    n = np.where(n < 10.0, 12.0, n)
-    big_t = np.asarray(t_half_ns, dtype=np.float64) / 0.59
-    cos_t = np.cos(np.asarray(zenith, dtype=np.float64))
-    var = p["a"] ** 2 * (big_t**2 / n**2 + p["c_per_m2"] * (np.asarray(r) * cos_t) ** 2) + p["b_ns"] ** 2
-    return np.sqrt(var)

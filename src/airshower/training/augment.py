@@ -23,7 +23,7 @@ import torch
 
 from airshower.batch import Batch
 from airshower.hexgrid import N_SYMMETRIES, window_sources, xy_matrix
-from airshower.io.tensors import StationState
+from airshower.station_state import StationState
 from airshower.targets import TARGETS
 
 __all__ = ["N_SYMMETRIES", "HexSymmetries"]

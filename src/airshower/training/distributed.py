@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.distributed as dist
 
-from airshower.training.device import choose_device
+from airshower.inference.device import choose_device
 
 
 @dataclass(frozen=True)

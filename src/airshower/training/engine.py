@@ -5,7 +5,7 @@ The same code runs everywhere: one process on the CPU or a GPU, or ``torchrun
 CPU processes with gloo). Rank 0 alone writes checkpoints, logs and outputs.
 
 Outputs in ``output_dir``: ``model.pt`` (the last checkpoint; see
-:mod:`airshower.training.checkpoint` and :func:`~airshower.training.checkpoint.load_model`),
+:mod:`airshower.inference.checkpoint` and :func:`~airshower.inference.checkpoint.load_model`),
 ``history.csv`` (one row per epoch), ``train_info.json`` and ``provenance.json``.
 
 Resumable state lives in ``state_dir`` (``last.pt``, written atomically after every epoch),
@@ -14,12 +14,19 @@ checks its fingerprint (training settings, model entry, tensor file checksum, nu
 processes) and resumes after its last epoch; on a mismatch it says so in the log and starts
 afresh. On the CPU a resumed run ends with the same weights, bit for bit, as an
 uninterrupted one. The state is removed once the outputs are written.
+
+A run, step by step (:func:`train`; the order fixes the random streams): the checked
+settings (:func:`~airshower.training.settings.training_settings`, once);
+:func:`prepare_data` (targets checked, events identified, split, placed on the device or
+streamed, normaliser fitted); :func:`build_network` (initial weights from the seed);
+:func:`initial_state` and :func:`resume` (optimiser, schedule, early stopping, generators:
+fresh or from the resumable state); :func:`build_step_context`; :func:`run_epochs` (one
+resumable state per epoch); :func:`train_info` and the outputs.
 """
 
 from __future__ import annotations
 
 import argparse
-import copy
 import csv
 import hashlib
 import io
@@ -30,33 +37,31 @@ import os
 import sys
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from airshower import layout
 from airshower.atomic import write_text
 from airshower.batch import Batch
 from airshower.config import validate_config
-from airshower.errors import InputFileError
-from airshower.io.files import require_writable
-from airshower.training import TrainingError
-from airshower.training.augment import HexSymmetries
-from airshower.training.checkpoint import (
+from airshower.errors import InputFileError, TrainingError
+from airshower.inference.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
     load_checkpoint,
     save_checkpoint,
 )
-from airshower.training.data import (
-    H5Source,
-    TensorSource,
-    as_model_input,
-    check_batch_size,
-    choose_data,
-    split_indices,
-)
-from airshower.training.device import autocast_dtype, device_name, free_memory_bytes, peak_memory_bytes, synchronize
+from airshower.inference.device import autocast_dtype, device_name, free_memory_bytes, peak_memory_bytes, synchronize
+from airshower.inference.normalise import TargetNormaliser
+from airshower.inference.tensor_sources import H5Source, TensorSource, as_model_input
+from airshower.io.files import require_writable
+from airshower.models.flops import count_parameters, forward_flops
+from airshower.models.registry import build_model
+from airshower.training.augment import HexSymmetries
+from airshower.training.data import DeviceData, Split, StreamData, check_batch_size, choose_data, split_indices
 from airshower.training.distributed import (
     DistContext,
     barrier,
@@ -71,12 +76,10 @@ from airshower.training.loop import (
     StepContext,
     build_optimizer,
     evaluate,
-    loss_weights,
     train_epoch,
 )
-from airshower.training.normalise import TargetNormaliser
 from airshower.training.provenance import file_record, host, now_utc, versions, write_json_atomic
-from airshower.training.settings import model_entry, model_spec, resolve_training
+from airshower.training.settings import TrainingSettings, training_settings
 
 log = logging.getLogger("airshower.train")
 
@@ -88,7 +91,7 @@ STATE_FILE = "last.pt"
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """Options of ``airshower train``."""
     parser.add_argument("--model", required=True, help="model to train (a key of 'models' in the config)")
-    parser.add_argument("--tensors", type=Path, default=None, help="tensor file (default data/tensors/{train_dataset}.h5)")
+    parser.add_argument("--tensors", type=Path, default=None, help="tensor file (default data/{study}/tensors/{train_dataset}.h5)")
     parser.add_argument("--output", type=Path, default=None, help="output folder (default results/{study}/models/{model})")
     parser.add_argument(
         "--state-dir",
@@ -104,10 +107,10 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
     """Entry of ``airshower train`` (the CLI has validated ``config``)."""
     _configure_logging()
     model = args.model
-    tensors = args.tensors or Path("data/tensors") / f"{config['train_dataset']}.h5"
-    output = args.output or Path("results") / config["study"] / "models" / model
-    state = args.state_dir or Path("results") / config["study"] / ".state" / "train" / model
-    train_model(config, model, tensors, output, state, device=args.device, threads=args.threads)
+    tensors = args.tensors or layout.tensor_file(config["study"], config["train_dataset"])
+    output = args.output or layout.model_dir(config["study"], model)
+    state = args.state_dir or layout.state_dir(config["study"], model)
+    train(training_settings(config, model), tensors, output, state, device=args.device, threads=args.threads)
     return 0
 
 
@@ -133,15 +136,6 @@ def _configure_logging() -> None:
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s", "%H:%M:%S"))
         log.addHandler(handler)
     log.setLevel(logging.INFO)
-
-
-def default_builder() -> ModelBuilder:
-    """The model registry's ``build_model``."""
-    try:
-        from airshower.models.registry import build_model
-    except ModuleNotFoundError as exc:
-        raise TrainingError(f"the model registry is not available ({exc})") from exc
-    return build_model
 
 
 def _source_identity(source: TensorSource, tensors_path: Path | None, cache_dir: Path | None) -> dict[str, Any]:
@@ -205,31 +199,12 @@ def _check_finite_targets(source: TensorSource, targets: list[str], chunk_events
             raise nonfinite_target_error(source.describe(), t, count, source.n_events)
 
 
-def _count_parameters(model: torch.nn.Module) -> int:
-    try:
-        from airshower.models.flops import count_parameters
-
-        return int(count_parameters(model))
-    except ModuleNotFoundError:
-        return sum(p.numel() for p in model.parameters())
-
-
 def _flops_per_event(model: torch.nn.Module, example: Batch, grid_size: int, trace_bins: int) -> float | None:
-    """Forward FLOPs of one event (the models' counter, or torch's flop counter when it is absent)."""
+    """Forward FLOPs of one event (:func:`~airshower.models.flops.forward_flops` on ``example``); None if not countable."""
     was_training = model.training
     model.eval()
     try:
-        try:
-            from airshower.models.flops import forward_flops
-        except ModuleNotFoundError:
-            forward_flops = None
-        if forward_flops is not None:
-            return float(forward_flops(model, grid_size, trace_bins, example_batch=example))
-        from torch.utils.flop_counter import FlopCounterMode
-
-        with torch.no_grad(), FlopCounterMode(display=False) as counter:
-            model(example)
-        return float(counter.get_total_flops()) / max(1, len(example))
+        return float(forward_flops(model, grid_size, trace_bins, example_batch=example))
     except Exception as exc:  # noqa: BLE001 - FLOPs are informative; training goes on without them
         log.warning("FLOPs per event not counted: %s: %s", type(exc).__name__, exc)
         return None
@@ -298,6 +273,48 @@ def _resume_state(
     return load_checkpoint(state_path, map_location="cpu")
 
 
+@dataclass
+class PreparedData:
+    """The events of one run: checked, identified, split and placed (:func:`prepare_data`)."""
+
+    source: TensorSource
+    example: Batch  # the first (up to 8) events on the CPU, for the FLOP count
+    identity: dict[str, Any]  # path, size [bytes] and sha256 of the events (provenance)
+    fingerprint: str  # what a resumable state must match (:func:`fingerprint`)
+    split: Split
+    steps_per_epoch: int  # full global batches per pass over the training split
+    data: DeviceData | StreamData
+    normaliser: TargetNormaliser  # fitted on the training split (a resumed run takes the checkpoint's)
+
+
+@dataclass
+class Network:
+    """The model being trained (not wrapped for DDP or compiled) and its size (:func:`build_network`)."""
+
+    model: torch.nn.Module
+    parameters: int
+    flops_per_event: float | None  # forward FLOPs of one event (rank 0 only; None elsewhere or when not counted)
+
+
+@dataclass
+class RunState:
+    """What a resumable state holds, as the epoch loop advances it (:func:`initial_state`, :func:`resume`)."""
+
+    optimizer: torch.optim.Optimizer
+    schedule: LRSchedule
+    early: EarlyStopping
+    shuffle: torch.Generator  # draws the order of the training batches
+    augment: torch.Generator  # draws the hexagon symmetries
+    normaliser: TargetNormaliser
+    history: list[dict[str, Any]] = field(default_factory=list)  # one row per epoch (history.csv)
+    best_state: dict[str, torch.Tensor] = field(default_factory=dict)  # CPU weights of the best epoch
+    start_epoch: int = 1
+    finished: bool = False  # early stopping or the last epoch reached
+    resumed_from: int = 0  # epochs done before this run (0: a fresh start)
+    elapsed_before: float = 0.0  # training time [s] of the runs this one resumes
+    run_seconds: float = 0.0  # training time [s] of this run's epochs
+
+
 def train_model(
     config: Mapping[str, Any],
     model_name: str,
@@ -311,23 +328,38 @@ def train_model(
     step_hook: Callable[[int, int], None] | None = None,
 ) -> dict[str, Any]:
     """Train ``model_name`` of ``config`` (validated, defaults filled) on ``tensors``: the tensor
-    file, or any :class:`~airshower.training.data.TensorSource` (events in memory: tests, benchmarks).
+    file, or any :class:`~airshower.inference.tensor_sources.TensorSource` (events in memory: tests, benchmarks).
 
     Writes ``model.pt``, ``history.csv``, ``train_info.json`` and ``provenance.json`` into
     ``output_dir`` (rank 0 only) and returns the content of ``train_info.json``.
     ``state_dir`` keeps the resumable state (default ``output_dir/.state``). ``model_builder``
     replaces the registry (tests); ``step_hook(epoch, step)`` is called after every step.
     Raises :class:`~airshower.errors.ConfigError`, :class:`~airshower.errors.InputFileError`
-    or :class:`~airshower.training.TrainingError` with a message naming the problem
+    or :class:`~airshower.errors.TrainingError` with a message naming the problem
     (config errors before those of the tensor file).
+    """
+    config = validate_config(config, source="config", partial=True)
+    return train(training_settings(config, model_name), tensors, output_dir, state_dir, device=device,
+                 threads=threads, model_builder=model_builder, step_hook=step_hook)
+
+
+def train(
+    settings: TrainingSettings,
+    tensors: str | Path | TensorSource,
+    output_dir: Path,
+    state_dir: Path | None = None,
+    *,
+    device: str | None = None,
+    threads: int | None = None,
+    model_builder: ModelBuilder | None = None,
+    step_hook: Callable[[int, int], None] | None = None,
+) -> dict[str, Any]:
+    """Train the model of ``settings`` (from :func:`~airshower.training.settings.training_settings`).
+
+    Arguments, outputs and errors as :func:`train_model`, which checks the config and calls this.
     """
     wall_start = time.perf_counter()
     started = now_utc()
-    config = validate_config(config, source="config", partial=True)
-    settings = resolve_training(config, model_name)
-    entry = model_entry(config, model_name)
-    spec = model_spec(config, model_name)
-    targets: list[str] = list(settings["targets"])
     output_dir = require_writable(output_dir, "model folder", directory=True)  # before any work
     state_dir = require_writable(state_dir if state_dir is not None else output_dir / ".state",
                                  "training state folder", directory=True)
@@ -341,157 +373,228 @@ def train_model(
 
     ctx = setup(device)
     try:
-        return _run(
-            ctx, settings, entry, spec, targets, model_name, source, output_dir, state_dir,
-            model_builder, step_hook, tensors_path, wall_start, started,
-        )
+        return _run(ctx, settings, source, tensors_path, output_dir, state_dir, model_builder, step_hook,
+                    wall_start, started)
     finally:
         teardown(ctx)
 
 
-run_training = train_model  # the name callers with a TensorSource in memory use
-
-
 def _run(
     ctx: DistContext,
-    settings: dict[str, Any],
-    entry: dict[str, Any],
-    spec: dict[str, Any],
-    targets: list[str],
-    model_name: str,
+    settings: TrainingSettings,
     source: TensorSource,
+    tensors_path: Path | None,
     output_dir: Path,
     state_dir: Path,
     model_builder: ModelBuilder | None,
     step_hook: Callable[[int, int], None] | None,
-    tensors_path: Path | None,
     wall_start: float,
     started: str,
 ) -> dict[str, Any]:
+    """One training run in this process, the steps in their order (which fixes the random streams)."""
     if not ctx.is_main:
         log.setLevel(logging.WARNING)
-    dev = ctx.device
-    seed = int(settings["seed"])
-    example = _check_targets(source, targets)
-    grid, bins = source.grid_size, source.trace_bins
-
-    identity = broadcast_object(ctx, _source_identity(source, tensors_path, state_dir) if ctx.is_main else None)
-    want = fingerprint(settings, model_name, entry, identity["sha256"], ctx.world_size)
-
-    split = split_indices(source.n_events, settings["val_fraction"], seed)
-    batch_size = int(settings["batch_size"])
-    check_batch_size(batch_size, len(split.train), ctx)
-    steps_per_epoch = len(split.train) // batch_size
-
-    data = choose_data(source, dev, settings["device_data_limit_gb"], settings["stream_chunk_events"], free_memory_bytes(dev))
-    normaliser = TargetNormaliser.fit(data.targets(split.train), targets)
-
-    torch.manual_seed(seed)
-    builder = model_builder or default_builder()
-    raw = builder(model_name, copy.deepcopy(spec), grid, bins, list(targets),
-                  uncertainty=bool(settings["uncertainty"])).to(dev)
-    n_params = _count_parameters(raw)
-    flops = _flops_per_event(raw, as_model_input(example).to(dev), grid, bins) if ctx.is_main else None
-
-    optimizer = build_optimizer(raw, settings)
-    schedule = LRSchedule(optimizer, settings, steps_per_epoch)
-    early = EarlyStopping(settings["patience"], settings["min_delta"])
-    shuffle_gen = data.generator(seed + 1)
-    augment_gen = torch.Generator(device=dev).manual_seed(seed + 2)
-    history: list[dict[str, Any]] = []
-    best_state = _cpu_state(raw)
-    start_epoch, elapsed_before, finished = 1, 0.0, False
-
+    prepared = prepare_data(settings, source, tensors_path, state_dir, ctx)
+    network = build_network(settings, prepared, model_builder or build_model, ctx)
+    run = initial_state(settings, network, prepared, ctx)
     state_path = state_dir / STATE_FILE
-    resumed = _resume_state(state_path, want, ctx)
-    resumed_from = 0
-    if resumed is not None:
-        raw.load_state_dict(resumed["model_state"])
-        optimizer.load_state_dict(resumed["optimizer"])
-        schedule.load_state_dict(resumed["scheduler"])
-        early.load_state_dict(resumed["early_stopping"])
-        normaliser = TargetNormaliser.from_state_dict(resumed["normaliser"])
-        _restore_rng(resumed["rng"], shuffle_gen, augment_gen)
-        history = list(resumed["history"])
-        best_state = resumed["best_model_state"]
-        elapsed_before = float(resumed["elapsed_s"])
-        finished = bool(resumed["finished"])
-        resumed_from = int(resumed["epoch"])
-        start_epoch = resumed_from + 1
-        log.info("resuming %s from %s after epoch %d", model_name, state_path, resumed_from)
-        del resumed
+    resume(run, state_path, prepared.fingerprint, network, settings.model_name, ctx)
+    sc = build_step_context(settings, prepared, network, run, ctx)
+    _log_start(settings, prepared, network, sc, ctx)
+    run_epochs(settings, prepared, network, run, sc, ctx, state_path, step_hook)
+    info = train_info(settings, prepared, network, run, sc, ctx, wall_start)
+    if ctx.is_main:
+        _write_outputs(output_dir, state_path, run.history, info, prepared.identity, settings, started)
+    barrier(ctx)
+    return info
 
-    amp = autocast_dtype(dev, settings["amp"])
-    net = wrap_model(ctx, raw)
-    if settings["compile"]:
-        net = torch.compile(net)
-    symmetries = HexSymmetries(grid, dev) if settings["augment"] else None
-    weights = loss_weights(settings)
-    sc = StepContext(
-        model=net,
+
+def prepare_data(
+    settings: TrainingSettings, source: TensorSource, tensors_path: Path | None, state_dir: Path, ctx: DistContext
+) -> PreparedData:
+    """Check the trained targets of ``source``, identify it, split it, place it and fit the normaliser.
+
+    The identity (checksum of the tensor file, cached in ``state_dir``) is computed on rank 0
+    and broadcast; the data stay on the device when they fit ``device_data_limit_gb`` [GB]
+    (and half the free GPU memory), else they are streamed in chunks.
+    """
+    targets = list(settings.targets)
+    example = _check_targets(source, targets)
+    identity = broadcast_object(ctx, _source_identity(source, tensors_path, state_dir) if ctx.is_main else None)
+    want = fingerprint(settings.section_dict(), settings.model_name, settings.entry_dict(), identity["sha256"],
+                       ctx.world_size)
+    split = split_indices(source.n_events, settings.val_fraction, settings.seed)
+    check_batch_size(settings.batch_size, len(split.train), ctx)
+    data = choose_data(source, ctx.device, settings.device_data_limit_gb, settings.stream_chunk_events,
+                       free_memory_bytes(ctx.device))
+    normaliser = TargetNormaliser.fit(data.targets(split.train), targets)
+    return PreparedData(source=source, example=example, identity=identity, fingerprint=want, split=split,
+                        steps_per_epoch=len(split.train) // settings.batch_size, data=data, normaliser=normaliser)
+
+
+def build_network(
+    settings: TrainingSettings, prepared: PreparedData, builder: ModelBuilder, ctx: DistContext
+) -> Network:
+    """The model of ``settings`` on the device, its initial weights drawn from ``seed``; its size counted."""
+    grid, bins = prepared.source.grid_size, prepared.source.trace_bins
+    torch.manual_seed(settings.seed)
+    model = builder(settings.model_name, settings.spec_dict(), grid, bins, list(settings.targets),
+                    uncertainty=settings.uncertainty).to(ctx.device)
+    n_params = int(count_parameters(model))
+    flops = (_flops_per_event(model, as_model_input(prepared.example).to(ctx.device), grid, bins)
+             if ctx.is_main else None)
+    return Network(model=model, parameters=n_params, flops_per_event=flops)
+
+
+def initial_state(
+    settings: TrainingSettings, network: Network, prepared: PreparedData, ctx: DistContext
+) -> RunState:
+    """Optimiser, schedule, early stopping and random generators of a fresh start (seeds ``seed`` + 1, + 2)."""
+    optimizer = build_optimizer(network.model, settings)
+    return RunState(
         optimizer=optimizer,
-        schedule=schedule,
-        normaliser=normaliser,
-        weights=weights,
-        grad_clip=float(settings["grad_clip"]),
+        schedule=LRSchedule(optimizer, settings, prepared.steps_per_epoch),
+        early=EarlyStopping(settings.patience, settings.min_delta),
+        shuffle=prepared.data.generator(settings.seed + 1),
+        augment=torch.Generator(device=ctx.device).manual_seed(settings.seed + 2),
+        normaliser=prepared.normaliser,
+        best_state=_cpu_state(network.model),
+    )
+
+
+def resume(run: RunState, state_path: Path, want: str, network: Network, model_name: str, ctx: DistContext) -> RunState:
+    """Load the resumable state at ``state_path`` into ``run`` and the model when its fingerprint is ``want``.
+
+    Otherwise (none, unreadable, made for other settings) ``run`` stays a fresh start and a
+    mismatching state is removed. Returns ``run``.
+    """
+    resumed = _resume_state(state_path, want, ctx)
+    if resumed is None:
+        return run
+    network.model.load_state_dict(resumed["model_state"])
+    run.optimizer.load_state_dict(resumed["optimizer"])
+    run.schedule.load_state_dict(resumed["scheduler"])
+    run.early.load_state_dict(resumed["early_stopping"])
+    run.normaliser = TargetNormaliser.from_state_dict(resumed["normaliser"])
+    _restore_rng(resumed["rng"], run.shuffle, run.augment)
+    run.history = list(resumed["history"])
+    run.best_state = resumed["best_model_state"]
+    run.elapsed_before = float(resumed["elapsed_s"])
+    run.finished = bool(resumed["finished"])
+    run.resumed_from = int(resumed["epoch"])
+    run.start_epoch = run.resumed_from + 1
+    log.info("resuming %s from %s after epoch %d", model_name, state_path, run.resumed_from)
+    return run
+
+
+def build_step_context(
+    settings: TrainingSettings, prepared: PreparedData, network: Network, run: RunState, ctx: DistContext
+) -> StepContext:
+    """What every training step needs: the model (DDP-wrapped, compiled if asked), loss weights, autocast dtype."""
+    dev = ctx.device
+    amp = autocast_dtype(dev, settings.amp)
+    net = wrap_model(ctx, network.model)
+    if settings.compile:
+        net = torch.compile(net)
+    symmetries = HexSymmetries(prepared.source.grid_size, dev) if settings.augment else None
+    return StepContext(
+        model=net,
+        optimizer=run.optimizer,
+        schedule=run.schedule,
+        normaliser=run.normaliser,
+        weights=dict(settings.loss_weights),
+        grad_clip=settings.grad_clip,
         device=dev,
         amp_dtype=amp,
         symmetries=symmetries,
-        augment_generator=augment_gen,
-        params=[p for p in raw.parameters() if p.requires_grad],
-        uncertainty_beta=float(settings["uncertainty_beta"]),
+        augment_generator=run.augment,
+        params=[p for p in network.model.parameters() if p.requires_grad],
+        uncertainty_beta=settings.uncertainty_beta,
     )
+
+
+def _amp_name(dtype: torch.dtype | None) -> str:
+    return str(dtype).replace("torch.", "") if dtype else "off"
+
+
+def _log_start(
+    settings: TrainingSettings, prepared: PreparedData, network: Network, sc: StepContext, ctx: DistContext
+) -> None:
+    """One log line with what is trained on what, where and how."""
+    flops = network.flops_per_event
     log.info(
         "training %s (%s): %d parameters, %s FLOPs/event; %d train / %d validation events of %s; "
         "data %s; device %s x%d; amp %s; batch %d; epochs %d",
-        model_name,
-        spec.get("type"),
-        n_params,
+        settings.model_name,
+        settings.entry.get("type"),
+        network.parameters,
         f"{flops:.3g}" if flops is not None else "?",
-        len(split.train),
-        len(split.val),
-        source.describe(),
-        "on the device" if data.mode == "device" else f"streamed in chunks of {settings['stream_chunk_events']}",
-        device_name(dev),
+        len(prepared.split.train),
+        len(prepared.split.val),
+        prepared.source.describe(),
+        "on the device" if prepared.data.mode == "device" else f"streamed in chunks of {settings.stream_chunk_events}",
+        device_name(ctx.device),
         ctx.world_size,
-        str(amp).replace("torch.", "") if amp else "off",
-        batch_size,
-        settings["epochs"],
+        _amp_name(sc.amp_dtype),
+        settings.batch_size,
+        settings.epochs,
     )
-    progress = sys.stderr.isatty()
-    meta = {"name": model_name, "spec": spec, "grid_size": grid, "trace_bins": bins, "targets": targets,
-            "uncertainty": bool(settings["uncertainty"]), "bin_ns": getattr(source, "info", {}).get("bin_ns")}
-    per_target_cols = [f"val_{t}" for t in targets]
 
-    run_seconds = 0.0
-    for epoch in range(start_epoch, settings["epochs"] + 1):
-        if finished:
+
+def _model_meta(settings: TrainingSettings, prepared: PreparedData) -> dict[str, Any]:
+    """The checkpoint's ``model`` entry: what :func:`~airshower.inference.checkpoint.load_model` rebuilds."""
+    source = prepared.source
+    return {"name": settings.model_name, "spec": settings.spec_dict(), "grid_size": source.grid_size,
+            "trace_bins": source.trace_bins, "targets": list(settings.targets), "uncertainty": settings.uncertainty,
+            "bin_ns": getattr(source, "info", {}).get("bin_ns")}
+
+
+def run_epochs(
+    settings: TrainingSettings,
+    prepared: PreparedData,
+    network: Network,
+    run: RunState,
+    sc: StepContext,
+    ctx: DistContext,
+    state_path: Path,
+    step_hook: Callable[[int, int], None] | None,
+) -> None:
+    """Train and validate epoch by epoch from ``run.start_epoch`` until early stopping or ``epochs``.
+
+    After every epoch, rank 0 writes the resumable state to ``state_path`` (atomically);
+    ``run`` holds the history, the best weights and the time spent [s].
+    """
+    dev, data, split = ctx.device, prepared.data, prepared.split
+    progress = sys.stderr.isatty()
+    meta = _model_meta(settings, prepared)
+    for epoch in range(run.start_epoch, settings.epochs + 1):
+        if run.finished:
             break
         t0 = time.perf_counter()
-        lr_first = schedule.lr
+        lr_first = run.schedule.lr
         result = train_epoch(
             sc,
-            data.batches(split.train, batch_size, ctx, shuffle_gen),
-            steps_per_epoch,
+            data.batches(split.train, settings.batch_size, ctx, run.shuffle),
+            prepared.steps_per_epoch,
             epoch,
             ctx,
             progress=progress,
             step_hook=step_hook,
         )
-        val, per_target = evaluate(raw, data.batches(split.val, batch_size, ctx), normaliser, weights, dev, amp, ctx,
-                                   sc.uncertainty_beta)
+        val, per_target = evaluate(network.model, data.batches(split.val, settings.batch_size, ctx), run.normaliser,
+                                   sc.weights, dev, sc.amp_dtype, ctx, sc.uncertainty_beta)
         if not math.isfinite(val):
             raise TrainingError(
                 f"the validation loss is not finite ({val}) after epoch {epoch}; training stopped. "
                 "The last checkpoint (end of the previous epoch) is kept"
             )
-        improved = early.update(val, epoch)
+        improved = run.early.update(val, epoch)
         if improved:
-            best_state = _cpu_state(raw)
-        schedule.epoch_end(val)
+            run.best_state = _cpu_state(network.model)
+        run.schedule.epoch_end(val)
         synchronize(dev)
         seconds = time.perf_counter() - t0
-        run_seconds += seconds
+        run.run_seconds += seconds
         row = {
             "epoch": epoch,
             "train_loss": result.loss,
@@ -501,73 +604,86 @@ def _run(
             "events_per_s": round(result.events / result.seconds, 2) if result.seconds > 0 else None,
             **{f"val_{t}": v for t, v in per_target.items()},
         }
-        history.append(row)
-        finished = early.should_stop or epoch == settings["epochs"]
+        run.history.append(row)
+        run.finished = run.early.should_stop or epoch == settings.epochs
         log.info(
             "epoch %d/%d train %.5g val %.5g lr %.3g %.2fs %.0f ev/s%s%s",
             epoch,
-            settings["epochs"],
+            settings.epochs,
             result.loss,
             val,
             lr_first,
             seconds,
             row["events_per_s"] or 0.0,
             " *" if improved else "",
-            f" (early stop: no improvement for {early.patience} epochs)" if early.should_stop else "",
+            f" (early stop: no improvement for {run.early.patience} epochs)" if run.early.should_stop else "",
         )
         if ctx.is_main:
-            state = {
-                "format": CHECKPOINT_FORMAT,
-                "version": CHECKPOINT_VERSION,
-                "fingerprint": want,
-                "model": meta,
-                "epoch": epoch,
-                "finished": finished,
-                "model_state": _cpu_state(raw),
-                "best_model_state": best_state,
-                "best_epoch": early.best_epoch,
-                "optimizer": optimizer.state_dict(),
-                "scheduler": schedule.state_dict(),
-                "early_stopping": early.state_dict(),
-                "rng": _rng_state(shuffle_gen, augment_gen),
-                "normaliser": normaliser.state_dict(),
-                "history": history,
-                "elapsed_s": elapsed_before + run_seconds,
-            }
-            save_checkpoint(state, state_path)
+            save_checkpoint(_checkpoint(run, network, meta, prepared.fingerprint, epoch), state_path)
         barrier(ctx)
 
-    info = {
-        "model": model_name,
-        "type": spec.get("type"),
-        "parameters": n_params,
-        "flops_per_event": flops,
+
+def _checkpoint(run: RunState, network: Network, meta: dict[str, Any], want: str, epoch: int) -> dict[str, Any]:
+    """The resumable state after ``epoch`` (the content of ``last.pt`` and, at the end, ``model.pt``)."""
+    return {
+        "format": CHECKPOINT_FORMAT,
+        "version": CHECKPOINT_VERSION,
+        "fingerprint": want,
+        "model": meta,
+        "epoch": epoch,
+        "finished": run.finished,
+        "model_state": _cpu_state(network.model),
+        "best_model_state": run.best_state,
+        "best_epoch": run.early.best_epoch,
+        "optimizer": run.optimizer.state_dict(),
+        "scheduler": run.schedule.state_dict(),
+        "early_stopping": run.early.state_dict(),
+        "rng": _rng_state(run.shuffle, run.augment),
+        "normaliser": run.normaliser.state_dict(),
+        "history": run.history,
+        "elapsed_s": run.elapsed_before + run.run_seconds,
+    }
+
+
+def train_info(
+    settings: TrainingSettings,
+    prepared: PreparedData,
+    network: Network,
+    run: RunState,
+    sc: StepContext,
+    ctx: DistContext,
+    wall_start: float,
+) -> dict[str, Any]:
+    """The content of ``train_info.json``: what was trained, how long [s], how fast [events/s], on what."""
+    dev = ctx.device
+    history = run.history
+    return {
+        "model": settings.model_name,
+        "type": settings.entry.get("type"),
+        "parameters": network.parameters,
+        "flops_per_event": network.flops_per_event,
         "epochs_run": len(history),
-        "epochs_max": settings["epochs"],
-        "best_epoch": early.best_epoch,
-        "best_val_loss": early.best if math.isfinite(early.best) else None,
-        "stopped_early": bool(history) and len(history) < settings["epochs"],
-        "resumed_after_epoch": resumed_from,
+        "epochs_max": settings.epochs,
+        "best_epoch": run.early.best_epoch,
+        "best_val_loss": run.early.best if math.isfinite(run.early.best) else None,
+        "stopped_early": bool(history) and len(history) < settings.epochs,
+        "resumed_after_epoch": run.resumed_from,
         "wall_time_s": round(time.perf_counter() - wall_start, 3),
-        "training_time_s": round(elapsed_before + run_seconds, 3),
+        "training_time_s": round(run.elapsed_before + run.run_seconds, 3),
         "mean_events_per_s": _mean([r.get("events_per_s") for r in history]),
         "device": device_name(dev),
         "processes": ctx.world_size,
-        "amp": str(amp).replace("torch.", "") if amp else "off",
-        "compiled": bool(settings["compile"]),
-        "data": data.mode,
+        "amp": _amp_name(sc.amp_dtype),
+        "compiled": settings.compile,
+        "data": prepared.data.mode,
         "peak_gpu_memory_bytes": peak_memory_bytes(dev),
-        "seed": seed,
-        "train_events": len(split.train),
-        "val_events": len(split.val),
-        "batch_size": batch_size,
-        "targets": targets,
+        "seed": settings.seed,
+        "train_events": len(prepared.split.train),
+        "val_events": len(prepared.split.val),
+        "batch_size": settings.batch_size,
+        "targets": list(settings.targets),
         "versions": versions(),
     }
-    if ctx.is_main:
-        _write_outputs(output_dir, state_path, history, per_target_cols, info, identity, settings, entry, model_name, started)
-    barrier(ctx)
-    return info
 
 
 def _mean(values: list[Any]) -> float | None:
@@ -579,25 +695,24 @@ def _write_outputs(
     output_dir: Path,
     state_path: Path,
     history: list[dict[str, Any]],
-    per_target_cols: list[str],
     info: dict[str, Any],
     identity: dict[str, Any],
-    settings: dict[str, Any],
-    entry: dict[str, Any],
-    model_name: str,
+    settings: TrainingSettings,
     started: str,
 ) -> None:
     """model.pt (the final checkpoint), history.csv, train_info.json, provenance.json; then drop the state."""
     output_dir.mkdir(parents=True, exist_ok=True)
     final = load_checkpoint(state_path)
     save_checkpoint(final, output_dir / "model.pt")
+    per_target_cols = [f"val_{t}" for t in settings.targets]
     write_text(output_dir / "history.csv", _format_history(history, per_target_cols))
     write_json_atomic(output_dir / "train_info.json", info)
+    model_name = settings.model_name
     provenance = {
         "stage": "train",
         "model": model_name,
         "inputs": [identity],
-        "config": {"training": settings, "models": {model_name: entry}},
+        "config": {"training": settings.section_dict(), "models": {model_name: settings.entry_dict()}},
         "command": sys.argv,
         "versions": info["versions"],
         "host": host(),
@@ -608,5 +723,3 @@ def _write_outputs(
     write_json_atomic(output_dir / "provenance.json", provenance)
     state_path.unlink(missing_ok=True)
     log.info("wrote %s (best epoch %s)", output_dir, info["best_epoch"])
-
-

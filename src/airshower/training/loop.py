@@ -1,7 +1,7 @@
 """The training loop: loss, optimiser, learning-rate schedule, early stopping, one epoch, validation.
 
 Loss: for each trained target the mean squared error between the prediction mu and the
-standardised target y (:mod:`airshower.training.normalise`), averaged over the target's
+standardised target y (:mod:`airshower.inference.normalise`), averaged over the target's
 components; the total is the sum of these weighted by ``training.loss_weights`` (1 where
 not given).
 
@@ -35,20 +35,16 @@ from typing import Any
 import torch
 
 from airshower.batch import Batch
-from airshower.training import TrainingError
-from airshower.training.augment import HexSymmetries
-from airshower.training.device import autocast
-from airshower.training.distributed import DistContext, all_reduce_min, all_reduce_sum, any_true
+from airshower.errors import TrainingError
+from airshower.inference.device import autocast
+from airshower.inference.normalise import TargetNormaliser
 from airshower.targets import TARGETS, sigma_key
-from airshower.training.normalise import TargetNormaliser
+from airshower.training.augment import HexSymmetries
+from airshower.training.distributed import DistContext, all_reduce_min, all_reduce_sum, any_true
+from airshower.training.settings import TrainingSettings
 
 # steps between host synchronisations (loss check, progress bar) on a GPU; every step on the CPU
 GPU_SYNC_EVERY = 25
-
-
-def loss_weights(settings: Mapping[str, Any]) -> dict[str, float]:
-    """Weight of each trained target in the loss (1 unless ``training.loss_weights`` says otherwise)."""
-    return {t: float(settings["loss_weights"].get(t, 1.0)) for t in settings["targets"]}
 
 
 def per_event_losses(
@@ -91,17 +87,17 @@ def combine(per_target: Mapping[str, torch.Tensor], weights: Mapping[str, float]
     return total
 
 
-def build_optimizer(model: torch.nn.Module, settings: Mapping[str, Any]) -> torch.optim.Optimizer:
+def build_optimizer(model: torch.nn.Module, settings: TrainingSettings) -> torch.optim.Optimizer:
     """The optimiser of ``training.optimizer`` over the model's trainable parameters."""
     params = [p for p in model.parameters() if p.requires_grad]
-    lr, wd = settings["learning_rate"], settings["weight_decay"]
-    kind = settings["optimizer"]
+    lr, wd = settings.learning_rate, settings.weight_decay
+    kind = settings.optimizer
     if kind == "adamw":
         return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
     if kind == "adam":
         return torch.optim.Adam(params, lr=lr, weight_decay=wd)
     if kind == "sgd":
-        return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=settings["momentum"], nesterov=True)
+        return torch.optim.SGD(params, lr=lr, weight_decay=wd, momentum=settings.momentum, nesterov=True)
     raise TrainingError(f"unknown optimizer {kind!r}")
 
 
@@ -115,15 +111,15 @@ class LRSchedule:
     ``plateau_patience`` epochs. State: plain numbers (checkpoint-safe).
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, settings: Mapping[str, Any], steps_per_epoch: int) -> None:
+    def __init__(self, optimizer: torch.optim.Optimizer, settings: TrainingSettings, steps_per_epoch: int) -> None:
         self.optimizer = optimizer
-        self.base_lr = float(settings["learning_rate"])
-        self.kind = settings["scheduler"]
-        self.warmup_steps = int(round(settings["warmup_epochs"] * steps_per_epoch))
-        self.total_steps = int(settings["epochs"] * steps_per_epoch)
-        self.min_factor = float(settings["min_lr_factor"])
-        self.plateau_factor = float(settings["plateau_factor"])
-        self.plateau_patience = int(settings["plateau_patience"])
+        self.base_lr = float(settings.learning_rate)
+        self.kind = settings.scheduler
+        self.warmup_steps = int(round(settings.warmup_epochs * steps_per_epoch))
+        self.total_steps = int(settings.epochs * steps_per_epoch)
+        self.min_factor = float(settings.min_lr_factor)
+        self.plateau_factor = float(settings.plateau_factor)
+        self.plateau_patience = int(settings.plateau_patience)
         self.step_count = 0
         self.plateau_scale = 1.0
         self.plateau_best = math.inf

@@ -1,20 +1,79 @@
-"""The training settings of one model: the global ``training`` section with the model's overrides.
+"""The training settings of one model: the global ``training`` section with the model's overrides, checked once.
 
 ``models.<name>.training`` holds keys of the ``training`` section (schema ``$defs/training``)
 that replace the global values for that model only. The overrides are checked here against
 that section, because the schema itself only says "an object" for them.
+
+:func:`training_settings` merges and checks them once and returns a frozen
+:class:`TrainingSettings`; the engine, the loop and the data placement read its fields and
+never the config again.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any
 
 import jsonschema
 
 from airshower.config import load_schema
 from airshower.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class TrainingSettings:
+    """The checked training settings of one model (every key of the schema's ``training`` section).
+
+    Numbers are those of the config (the schema has checked their type and range); units:
+    ``learning_rate`` per optimiser step, ``warmup_epochs`` in epochs (fractions allowed),
+    ``device_data_limit_gb`` in GB (1e9 bytes), ``stream_chunk_events`` in events. The
+    mappings are read-only views; :meth:`section_dict`, :meth:`entry_dict` and
+    :meth:`spec_dict` give plain copies (for JSON, the checkpoint and the model builder).
+    """
+
+    model_name: str
+    entry: Mapping[str, Any]  # the ``models.<name>`` entry, its ``training`` overrides included
+    section: Mapping[str, Any]  # the merged ``training`` section as checked (fingerprint, provenance)
+    epochs: int
+    batch_size: int  # events per optimiser step over all processes
+    learning_rate: float
+    weight_decay: float
+    optimizer: str
+    momentum: float
+    scheduler: str
+    warmup_epochs: float
+    min_lr_factor: float
+    plateau_factor: float
+    plateau_patience: int
+    patience: int
+    min_delta: float
+    grad_clip: float
+    targets: tuple[str, ...]
+    loss_weights: Mapping[str, float]  # every trained target, in the order of ``targets`` (1 unless set)
+    uncertainty: bool
+    uncertainty_beta: float
+    augment: bool
+    compile: bool
+    amp: str
+    device_data_limit_gb: float
+    stream_chunk_events: int
+    seed: int
+    val_fraction: float
+
+    def section_dict(self) -> dict[str, Any]:
+        """A plain copy of the merged ``training`` section."""
+        return copy.deepcopy(dict(self.section))
+
+    def entry_dict(self) -> dict[str, Any]:
+        """A plain copy of the ``models.<name>`` entry."""
+        return copy.deepcopy(dict(self.entry))
+
+    def spec_dict(self) -> dict[str, Any]:
+        """The architecture part of the model entry (everything except its ``training`` overrides)."""
+        return {k: v for k, v in self.entry_dict().items() if k != "training"}
 
 
 def _training_validator() -> jsonschema.protocols.Validator:
@@ -34,7 +93,7 @@ def _describe(error: jsonschema.ValidationError, where: str) -> str:
     return f"'{path}' = {error.instance!r}: {error.message}"
 
 
-def model_entry(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
+def _model_entry(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     """The ``models.<model_name>`` entry of the config; a clear error when the model is not there."""
     models = config.get("models") or {}
     if model_name not in models:
@@ -44,19 +103,8 @@ def model_entry(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     return copy.deepcopy(dict(models[model_name]))
 
 
-def model_spec(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
-    """The architecture part of a model entry (everything except its ``training`` overrides)."""
-    return {k: v for k, v in model_entry(config, model_name).items() if k != "training"}
-
-
-def resolve_training(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
-    """The training settings of ``model_name``: ``training`` with ``models.<name>.training`` merged over it.
-
-    ``config`` must be validated (defaults filled). Raises :class:`ConfigError` naming the
-    key when an override is not a key of the training section or has a bad value, when a
-    loss weight names a target that is not trained, or when the model is not in ``models``.
-    """
-    entry = model_entry(config, model_name)
+def _merged_section(config: Mapping[str, Any], entry: Mapping[str, Any], model_name: str) -> dict[str, Any]:
+    """``training`` with the entry's ``training`` overrides merged over it, both checked against the schema."""
     overrides = entry.get("training") or {}
     where = f"models.{model_name}.training"
     if not isinstance(overrides, Mapping):
@@ -72,12 +120,60 @@ def resolve_training(config: Mapping[str, Any], model_name: str) -> dict[str, An
     if errors:
         lines = "\n  ".join(_describe(e, "training") for e in errors)
         raise ConfigError(f"invalid training settings of model {model_name!r}:\n  {lines}")
-    for name in merged["loss_weights"]:
-        if name not in merged["targets"]:
+    return merged
+
+
+def _loss_weights(section: Mapping[str, Any], model_name: str) -> dict[str, float]:
+    """Weight of each trained target in the loss (1 unless ``training.loss_weights`` says otherwise)."""
+    for name in section["loss_weights"]:
+        if name not in section["targets"]:
             raise ConfigError(
                 f"'training.loss_weights' names {name!r} (model {model_name!r}), which is not one of the "
-                f"trained targets {merged['targets']}"
+                f"trained targets {section['targets']}"
             )
-    if sum(merged["loss_weights"].get(t, 1.0) for t in merged["targets"]) <= 0:
+    weights = {t: float(section["loss_weights"].get(t, 1.0)) for t in section["targets"]}
+    if sum(weights.values()) <= 0:
         raise ConfigError(f"'training.loss_weights' of model {model_name!r}: all trained targets weigh 0")
-    return merged
+    return weights
+
+
+def training_settings(config: Mapping[str, Any], model_name: str) -> TrainingSettings:
+    """The training settings of ``model_name``: ``training`` with ``models.<name>.training`` merged over it.
+
+    ``config`` must be validated (defaults filled). Raises :class:`ConfigError` naming the
+    key when an override is not a key of the training section or has a bad value, when a
+    loss weight names a target that is not trained, or when the model is not in ``models``.
+    """
+    entry = _model_entry(config, model_name)
+    s = _merged_section(config, entry, model_name)
+    weights = _loss_weights(s, model_name)
+    return TrainingSettings(
+        model_name=model_name,
+        entry=MappingProxyType(entry),
+        section=MappingProxyType(s),
+        epochs=int(s["epochs"]),
+        batch_size=int(s["batch_size"]),
+        learning_rate=s["learning_rate"],
+        weight_decay=s["weight_decay"],
+        optimizer=str(s["optimizer"]),
+        momentum=s["momentum"],
+        scheduler=str(s["scheduler"]),
+        warmup_epochs=s["warmup_epochs"],
+        min_lr_factor=float(s["min_lr_factor"]),
+        plateau_factor=float(s["plateau_factor"]),
+        plateau_patience=int(s["plateau_patience"]),
+        patience=int(s["patience"]),
+        min_delta=s["min_delta"],
+        grad_clip=float(s["grad_clip"]),
+        targets=tuple(s["targets"]),
+        loss_weights=MappingProxyType(weights),
+        uncertainty=bool(s["uncertainty"]),
+        uncertainty_beta=float(s["uncertainty_beta"]),
+        augment=bool(s["augment"]),
+        compile=bool(s["compile"]),
+        amp=str(s["amp"]),
+        device_data_limit_gb=s["device_data_limit_gb"],
+        stream_chunk_events=int(s["stream_chunk_events"]),
+        seed=int(s["seed"]),
+        val_fraction=s["val_fraction"],
+    )

@@ -1,4 +1,7 @@
-"""Helpers of the training tests: a tiny network, in-memory batches, configs (imported by subprocesses too)."""
+"""Helpers of the training and inference tests: a tiny network, in-memory events, configs and settings, a tensor file.
+
+Imported by the DDP worker processes of ``tests/training/test_train_distributed.py`` too.
+"""
 
 from __future__ import annotations
 
@@ -12,13 +15,14 @@ from torch import nn
 from airshower.batch import Batch
 from airshower.config import validate_config
 from airshower.hexgrid import axial_to_xy
-from airshower.io.tensors import StationState
+from airshower.inference.normalise import TargetNormaliser
 from airshower.models.flops import make_example_batch
 from airshower.models.heads import RegressionHead
 from airshower.models.registry import build_model
+from airshower.station_state import StationState
 from airshower.training.augment import HexSymmetries
 from airshower.training.loop import LRSchedule, StepContext, build_optimizer
-from airshower.training.normalise import TargetNormaliser
+from airshower.training.settings import TrainingSettings, training_settings
 
 G, T = 5, 16
 
@@ -116,6 +120,11 @@ def tiny_config(**training: Any) -> dict[str, Any]:
     return validate_config({"models": {"tiny": {"type": "hexcnn"}}, "training": base})
 
 
+def settings_of(**training: Any) -> TrainingSettings:
+    """The checked settings of a one-model config with these ``training`` keys (schema defaults for the others)."""
+    return training_settings(validate_config({"models": {"tiny": {"type": "hexcnn"}}, "training": training}), "tiny")
+
+
 def tiny_config_with_model(model: dict[str, Any], **training: Any) -> dict[str, Any]:
     """As :func:`tiny_config`, with extra keys in the ``tiny`` model entry (hidden, dropout: TinyNet)."""
     cfg = tiny_config(**training)
@@ -128,8 +137,8 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, training: dict[st
     import os
     from pathlib import Path
 
-    from airshower.training.data import MemorySource
-    from airshower.training.engine import run_training
+    from airshower.inference.tensor_sources import MemorySource
+    from airshower.training.engine import train_model
 
     os.environ.update({"MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port), "RANK": str(rank),
                        "WORLD_SIZE": str(world), "LOCAL_RANK": str(rank), "AIRSHOWER_DEVICE": "cpu"})
@@ -141,7 +150,7 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, training: dict[st
         return built[-1]
 
     out = Path(out_dir)
-    run_training(tiny_config_with_model(model, **training), "tiny", MemorySource(make_batch(48)), out / "out",
+    train_model(tiny_config_with_model(model, **training), "tiny", MemorySource(make_batch(48)), out / "out",
                  out / "state", model_builder=build)
     torch.save({k: v.detach().clone() for k, v in built[0].state_dict().items()}, out / f"rank{rank}.pt")
 
@@ -172,12 +181,11 @@ def write_tensor_file(path, batch: Batch, trace_dtype: str = "float16"):
     return path
 
 
-# One optimiser step of a real network on example events (test_train_syncs, test_train_device).
-STEP_SETTINGS = {
-    "learning_rate": 1e-3, "weight_decay": 1e-4, "optimizer": "adamw", "momentum": 0.9, "scheduler": "cosine",
-    "warmup_epochs": 1, "epochs": 2, "min_lr_factor": 0.01, "plateau_factor": 0.5, "plateau_patience": 2,
-}
+# One optimiser step of a real network on example events (test_train_syncs, test_device).
 STEP_TARGETS = ["xmax", "axis"]
+STEP_SETTINGS = settings_of(learning_rate=1e-3, weight_decay=1e-4, optimizer="adamw", momentum=0.9,
+                            scheduler="cosine", warmup_epochs=1, epochs=2, min_lr_factor=0.01,
+                            plateau_factor=0.5, plateau_patience=2, targets=STEP_TARGETS)
 
 
 def step_events(n: int = 6, grid: int = 5, bins: int = 16) -> Batch:

@@ -4,7 +4,7 @@ A checkpoint is a dict of tensors and plain containers (str, int, float, bool, N
 dict) only, so that loading it never runs pickled code:
 
 * ``format`` (``"airshower-train"``), ``version`` (:data:`CHECKPOINT_VERSION`), ``fingerprint``
-  (hash of what training depends on: config, model, tensors; see
+  (hash of what training depends on: config, model, tensors; written by the training engine,
   :func:`airshower.training.engine.fingerprint`)
 * ``model``: ``name``, ``spec`` (the ``models.<name>`` entry without ``training``),
   ``grid_size``, ``trace_bins``, ``targets``, ``uncertainty`` (bool: the head gives
@@ -15,7 +15,7 @@ dict) only, so that loading it never runs pickled code:
 * ``optimizer``, ``scheduler``, ``early_stopping``: their state dicts
 * ``rng``: ``torch`` (CPU generator), ``cuda`` (list, one per GPU), ``shuffle`` and
   ``augment`` (the data generators)
-* ``normaliser``: target shift and scale (:class:`~airshower.training.normalise.TargetNormaliser`)
+* ``normaliser``: target shift and scale (:class:`~airshower.inference.normalise.TargetNormaliser`)
 * ``history``: one dict per epoch (the rows of ``history.csv``); ``elapsed_s``: training time so far
 * ``weights_sha256``: sha256 of the weights (:func:`weights_checksum`), written by
   :func:`save_checkpoint` and checked by :func:`load_checkpoint`, so that a damaged file is
@@ -37,6 +37,7 @@ import torch
 
 from airshower.atomic import atomic_path
 from airshower.errors import InputFileError
+from airshower.inference.normalise import TargetNormaliser
 from airshower.io.files import require_file
 
 CHECKPOINT_FORMAT = "airshower-train"
@@ -130,17 +131,16 @@ def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") 
 
 def load_model(
     path: str | Path, device: str | torch.device = "cpu", weights: str = "best"
-) -> tuple[torch.nn.Module, Any, dict[str, Any]]:
+) -> tuple[torch.nn.Module, TargetNormaliser, dict[str, Any]]:
     """The trained network of a ``model.pt``, in eval mode on ``device``, ready for prediction.
 
     Returns ``(model, normaliser, info)``: the model with the weights of the best epoch
     (``weights="best"``) or of the last one (``"last"``); the
-    :class:`~airshower.training.normalise.TargetNormaliser` that turns its standardised
+    :class:`~airshower.inference.normalise.TargetNormaliser` that turns its standardised
     outputs into physical units (``normaliser.denormalise(model(batch))``); and ``info``, the
     checkpoint's ``model`` entry with ``epoch`` and ``best_epoch`` added.
     """
-    from airshower.models.registry import build_model
-    from airshower.training.normalise import TargetNormaliser
+    from airshower.models.registry import build_model  # the registry imports every network: only when loading
 
     state = load_checkpoint(path, map_location="cpu")
     meta = state["model"]

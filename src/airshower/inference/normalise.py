@@ -23,8 +23,8 @@ from collections.abc import Mapping
 
 import torch
 
+from airshower.errors import TrainingError
 from airshower.targets import TARGETS, sigma_key
-from airshower.training import TrainingError
 
 _MIN_SCALE = 1e-6
 

@@ -1,4 +1,4 @@
-"""The training device and its numeric settings: CUDA when present, else the CPU; bf16 autocast.
+"""The device a network trains or predicts on, and its numeric settings: CUDA when present, else the CPU; bf16 autocast.
 
 The device is a runtime choice, not part of the study: ``--device`` on the command line or
 the environment variable ``AIRSHOWER_DEVICE`` (``auto``, ``cpu``, ``cuda``) override the
@@ -20,7 +20,7 @@ DEVICE_ENV = "AIRSHOWER_DEVICE"
 
 
 def choose_device(request: str | None = None, local_rank: int = 0) -> torch.device:
-    """The device to train on.
+    """The device to train or predict on.
 
     ``request``: ``auto`` (or None: the ``AIRSHOWER_DEVICE`` environment variable, else auto),
     ``cpu`` or ``cuda``. Auto picks CUDA when a GPU is visible. Under torchrun each process

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from airshower.batch import Batch
+from airshower.inference.normalise import TargetNormaliser
 from airshower.training.augment import N_SYMMETRIES, HexSymmetries
-from airshower.training.normalise import TargetNormaliser
 
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
 

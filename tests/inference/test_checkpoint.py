@@ -8,8 +8,7 @@ import pytest
 import torch
 
 from airshower.errors import InputFileError
-from airshower.models.registry import build_model
-from airshower.training.checkpoint import (
+from airshower.inference.checkpoint import (
     CHECKPOINT_FORMAT,
     CHECKPOINT_VERSION,
     load_checkpoint,
@@ -17,7 +16,8 @@ from airshower.training.checkpoint import (
     save_checkpoint,
     weights_checksum,
 )
-from airshower.training.normalise import TargetNormaliser
+from airshower.inference.normalise import TargetNormaliser
+from airshower.models.registry import build_model
 
 SPEC = {"type": "hexcnn", "trace_channels": [4], "conv_channels": [4], "head_hidden": [8]}
 PLANTED = "head.trunk.0.weight"  # (8, 100): filled with values found nowhere else in the file

@@ -8,10 +8,12 @@ from pathlib import Path
 import numpy as np
 
 from airshower.evaluation.metrics import compute_metrics, write_metrics
-from airshower.evaluation.synthetic import write_synthetic
 from airshower.hexgrid import axial_to_xy
-from airshower.io.tensors import StationState, TensorChunk, TensorWriter
+from airshower.io.tensors import TensorChunk, TensorWriter
+from airshower.station_state import StationState
 from airshower.targets import TRUTH_COLUMNS
+
+from tests.kit.predictions import write_synthetic
 
 EVALUATION = {"lg_energy_bins": [18.5, 18.8, 19.1, 19.4, 19.7, 20.0],
               "zenith_bins": [0.0, 22.8, 33.2, 42.1, 50.8, 60.0], "bootstrap": 20, "seed": 7}

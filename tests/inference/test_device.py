@@ -1,4 +1,4 @@
-"""The training device's numeric settings (airshower.training.device): the amp choice, and
+"""The device's numeric settings (airshower.inference.device): the amp choice, and
 every network trained and evaluated under bf16 autocast (run on the CPU here; on a GPU
 the same autocast is the default)."""
 
@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import pytest
 import torch
-from trainkit import STEP_TARGETS, network_step
 
+from airshower.inference.device import autocast, autocast_dtype
 from airshower.models.registry import MODEL_TYPES
 from airshower.models.trace_encoders import LSTMTraceEncoder
-from airshower.training.device import autocast, autocast_dtype
 from airshower.training.distributed import DistContext
 from airshower.training.loop import evaluate, train_step
+
+from tests.kit.training import STEP_TARGETS, network_step
 
 CPU = torch.device("cpu")
 

@@ -1,0 +1,52 @@
+# reconstruct: every trained model on every dataset of `reconstruct_datasets` (with or without truth)
+# -> results/{study}/reconstructed/{dataset}/{model}.h5, a per-event table (airshower.evaluation.reconstruct)
+import re
+
+RECONSTRUCT_DATASETS = list(config["reconstruct_datasets"])
+
+
+if RECONSTRUCT_DATASETS:
+
+    rule reconstruct:
+        """One trained model on one dataset to reconstruct: values, sigmas and any reference columns per event."""
+        input:
+            model=str(layout.model_dir(STUDY, "{model}") / "model.pt"),
+            tensors=str(layout.tensor_file(STUDY, "{dataset}")),
+            code=stage_code("reconstruct"),
+        output:
+            str(layout.reconstructed_file(STUDY, "{dataset}", "{model}")),
+        threads: 2
+        log:
+            str(layout.log_file(STUDY, "reconstruct", "{dataset}", "{model}")),
+        conda:
+            "../envs/train.yaml"
+        wildcard_constraints:
+            model="|".join(re.escape(m) for m in config["models"]),
+            dataset="|".join(re.escape(d) for d in RECONSTRUCT_DATASETS),
+        shell:
+            "airshower reconstruct --model-dir {input.model:q} --inputs {input.tensors:q} --output {output:q} "
+            "--quiet > {log:q} 2>&1"
+
+
+# datasets with a fluorescence-detector reference (the Auger open data with its summary CSV)
+FD_DATASETS = [d for d in RECONSTRUCT_DATASETS if has_fd_reference(d)]
+
+if FD_DATASETS:
+
+    rule sd_vs_fd:
+        """SD-reconstructed against FD Xmax of the hybrid events of one dataset, for one model."""
+        input:
+            table=str(layout.reconstructed_file(STUDY, "{dataset}", "{model}")),
+            code=stage_code("sd-vs-fd"),
+        output:
+            str(layout.figures_dir(STUDY) / "sd_vs_fd_{dataset}_{model}.{ext}"),
+        log:
+            str(layout.log_file(STUDY, "sd_vs_fd", "{dataset}", "{model}.{ext}")),
+        conda:
+            "../envs/evaluate.yaml"
+        wildcard_constraints:
+            model="|".join(re.escape(m) for m in config["models"]),
+            dataset="|".join(re.escape(d) for d in FD_DATASETS),
+            ext="|".join(re.escape(f) for f in config["figures"]["formats"]),
+        shell:
+            "airshower sd-vs-fd --table {input.table:q} --output {output:q} > {log:q} 2>&1"
