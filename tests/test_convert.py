@@ -25,6 +25,7 @@ from airshower.io.tensors import StationState, read_arrays, tensor_info
 from airshower.sources.registry import input_files
 from airshower.targets import TRUTH_COLUMNS
 from synthetic_events import hand_chunk, synthetic_chunk, without_truth, write_events
+from tests.kit import auger_release as auger
 
 T = 16
 S = StationState
@@ -487,3 +488,69 @@ def test_converts_simulated_events_consistently(tmp_path: Path) -> None:
     assert (np.abs(a["targets/core"]) < 3000).all()  # the core lies near the hottest station
     assert set(np.unique(a["inputs/state"])) <= {int(s) for s in S}
 
+
+
+# --- the Auger open data through the CLI: bad input named, exit 2, no output ------------------
+
+
+def _auger_cfg(paths: list[str]) -> str:
+    return json.dumps({"study": "s", "convert": {"grid_size": 5},
+                       "datasets": {"auger": {"source": "auger_opendata", "paths": paths}}})
+
+
+def _no_stations(folder: Path) -> None:
+    doc = auger.hybrid_event()
+    doc["stations"], doc["info"]["id"] = [], 7
+    auger.write(folder, "Auger_000000000007.json", doc)
+
+
+def _far_station(folder: Path) -> None:
+    doc = auger.sd_only_event()
+    doc["info"]["id"] = 8
+    doc["stations"].append(auger.station(777, (3, 0), 20.0, 1500.0, jitter=(420.0, 0.0)))
+    auger.write(folder, "Auger_000000000008.json", doc)
+
+
+def _repeated_id(folder: Path) -> None:
+    auger.write(folder, "Auger_000000000009.json", auger.hybrid_event())
+
+
+def _not_json(folder: Path) -> None:
+    auger.write(folder, "Auger_000000000010.json", "{ this is not json")
+
+
+AUGER_BAD: dict[str, tuple[Callable[[Path], None], str]] = {
+    "no_stations": (_no_stations, r"Auger_000000000007\.json.*the event lists no stations"),
+    "far_station": (_far_station, r"Auger_000000000008\.json.*station 777.* 4\d\d m from .*lattice node"),
+    "repeated_id": (_repeated_id, rf"Auger_0+81847956000\.json: event id {auger.HYBRID} is also the id of .*Auger_0+9\.json"),
+    "not_json": (_not_json, r"Auger_000000000010\.json: not a JSON file"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(AUGER_BAD))
+def test_bad_auger_open_data_fail_cleanly_through_the_cli(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys
+) -> None:
+    make, message = AUGER_BAD[case]
+    monkeypatch.chdir(tmp_path)
+    auger.write_release(Path("release"))
+    make(Path("release"))
+    code = cli_main(["convert", "--config-json", _auger_cfg(["release/Auger_*.json"]), "--dataset", "auger"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert re.search(message, err), err
+    assert not Path("data").exists() or not any(Path("data").rglob("*.h5*"))
+
+
+def test_the_auger_open_data_convert_through_the_cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys) -> None:
+    monkeypatch.chdir(tmp_path)
+    auger.write_release(Path("release"))
+    cfg = json.loads(_auger_cfg(["release/Auger_*.json"]))
+    cfg["datasets"]["auger"]["summary"] = "release/dataSummarySD1500.csv"
+    assert cli_main(["convert", "--config-json", json.dumps(cfg), "--dataset", "auger"]) == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert summary["source"] == "auger_opendata" and summary["events"] == 2 and not summary["truth"]
+    assert summary["reference"] == ["fd_energy", "fd_xmax"] and summary["trace_bins"] == 120
+    with h5py.File(layout.tensor_file("s", "auger")) as f:
+        assert "targets" not in f and f["reference/fd_xmax"].attrs["unit"] == "g/cm2"
+        assert np.isnan(f["reference/fd_xmax"][()]).sum() == 1

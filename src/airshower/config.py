@@ -22,6 +22,8 @@ from airshower.errors import ConfigError
 from airshower.sources.kinds import NO_TRUTH, OPTIONS, source_kind, source_options
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
+# dataset keys that belong to no one source: every source accepts them
+COMMON_DATASET_KEYS = ("shards", "label")
 
 
 def schema_path() -> Path:
@@ -38,19 +40,22 @@ def load_schema() -> dict[str, Any]:
     at run time is accepted too. Likewise the dataset sources (``datasets.<name>.source``)
     come from :data:`airshower.sources.kinds.OPTIONS`.
     """
-    from airshower.targets import TARGETS
-
     with open(schema_path(), encoding="utf-8") as handle:
         schema = yaml.safe_load(handle)
+    try:
+        from airshower.targets import TARGETS as targets
+    except ImportError:  # no numpy: Snakemake's own environment planning the workflow, where no
+        # target can have been registered; the schema file's list is the built-in targets
+        targets = dict.fromkeys(schema["$defs"]["training"]["properties"]["targets"]["items"]["enum"])
     dataset = schema["$defs"]["dataset"]["properties"]
     dataset["source"]["enum"] = list(OPTIONS)
     for options in OPTIONS.values():  # a registered source's own keys: checked by the source
         for key in options:
             dataset.setdefault(key, {})
     training = schema["$defs"]["training"]["properties"]
-    training["targets"]["items"]["enum"] = list(TARGETS)
+    training["targets"]["items"]["enum"] = list(targets)
     weight = {"type": "number", "minimum": 0}
-    training["loss_weights"]["properties"] = {name: dict(weight) for name in TARGETS}
+    training["loss_weights"]["properties"] = {name: dict(weight) for name in targets}
     _add_training_overrides(schema)
     return schema
 
@@ -193,7 +198,8 @@ def _check_dataset_source(name: str, ds: Mapping[str, Any], source: str) -> None
     """A dataset holds the keys of its own source only (no ``events`` for files read from disk)."""
     kind = source_kind(ds)
     allowed = source_options(kind)
-    known = {key for options in OPTIONS.values() for key in options} - {"shards"}  # shards: a default for all
+    # keys of every source: shards (a default for all) and label (the display name in figures)
+    known = {key for options in OPTIONS.values() for key in options} - set(COMMON_DATASET_KEYS)
     foreign = [k for k in ds if k in known and k not in allowed]
     if foreign:
         raise ConfigError(

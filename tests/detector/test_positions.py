@@ -11,7 +11,9 @@ from airshower.detector.positions import (
     LatticeError,
     array_from_cells,
     fit_lattice,
+    fit_sightings,
     lattice_angle,
+    station_medians,
 )
 from airshower.hexgrid import SPACING_M, axial_to_xy, transform_offsets, xy_to_axial
 
@@ -145,3 +147,65 @@ def test_array_from_cells_builds_the_lookup_for_any_extent() -> None:
     assert not arr.x.flags.writeable
     with pytest.raises(LatticeError, match="share lattice cell"):
         array_from_cells(np.array([1, 1]), np.array([2, 2]), np.zeros(2), np.zeros(2), np.zeros(2))
+
+
+def test_station_medians_per_id_as_numpy_median() -> None:
+    ids = np.array([7, 3, 7, 7, 3, 9, 7])
+    x = np.array([1.0, 2.0, 3.0, 10.0, 4.0, 7.0, 2.0])
+    uniq, mx, my, mz = station_medians(ids, x, -x, np.zeros(7))
+    assert uniq.tolist() == [3, 7, 9]
+    np.testing.assert_allclose(mx, [np.median([2.0, 4.0]), np.median([1.0, 3.0, 10.0, 2.0]), 7.0])
+    np.testing.assert_allclose(my, -mx)
+    with pytest.raises(ValueError, match="differ in length"):
+        station_medians(ids, x[:-1], x, x)
+
+
+def _sightings(ids, x, y, z, events: int = 5, seed: int = 6):
+    """Every station seen in ``events`` events (its position the same each time), in random order."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(ids.size * events)
+    return tuple(np.tile(a, events)[order] for a in (ids, x, y, z))
+
+
+def test_fit_sightings_takes_each_station_at_its_median_position() -> None:
+    ids, x, y, z = _site(12.0, 30.0, seed=7)
+    sid, sx, sy, sz = _sightings(ids, x, y, z)
+    first = np.flatnonzero(sid == ids[200])[0]
+    sx[first] += 900.0  # one sighting far off: the median ignores it
+    fit = fit_sightings(sid, sx, sy, sz)
+    ref = fit_lattice(ids, x, y, z)
+    assert fit.angle_rad == pytest.approx(ref.angle_rad) and fit.origin == pytest.approx(ref.origin)
+    np.testing.assert_array_equal(fit.indices(ids), ref.indices(ids))
+    np.testing.assert_allclose(fit.array.x, ref.array.x)
+    assert fit.tolerance_m == DEFAULT_TOLERANCE_M
+    with pytest.raises(ValueError, match="no stations"):
+        fit_sightings(np.zeros(0), np.zeros(0), np.zeros(0), np.zeros(0))
+
+
+def test_place_maps_stations_and_refuses_by_row() -> None:
+    ids, x, y, z = _site(-21.0, 30.0, seed=8)
+    fit = fit_lattice(ids, x, y, z, tolerance_m=250.0)
+    some = np.array([17, 400, 1001, 3])
+    placed = fit.place(ids[some], x[some], y[some])
+    np.testing.assert_array_equal(placed.index, fit.indices(ids[some]))
+    np.testing.assert_allclose(placed.x, fit.array.x[placed.index], atol=1e-6)
+    np.testing.assert_allclose(placed.y, fit.array.y[placed.index], atol=1e-6)
+    np.testing.assert_allclose(placed.offset_m, fit.offset_m[placed.index], atol=1e-6)
+    with pytest.raises(LatticeError, match="station 5 is not on the dataset's array") as info:
+        fit.place(np.array([ids[17], 5]), x[[17, 17]], y[[17, 17]])
+    assert info.value.row == 1 and info.value.station_ids == (5,)
+    # moved in this event: 280 m (beyond the fit's tolerance of 250 m), or into the next cell
+    a = np.radians(-21.0)
+    mx, my = x[some].copy(), y[some].copy()
+    mx[2] += 280.0 * np.cos(a + 0.4)
+    my[2] += 280.0 * np.sin(a + 0.4)
+    with pytest.raises(LatticeError, match=rf"station {ids[1001]}: at \(\d+, \d+\) m it lies (2[5-9]|3[0-4])\d m "
+                       r"from the lattice node of cell .*; the dataset puts it in cell .* \(tolerance 250 m\)") as info:
+        fit.place(ids[some], mx, my)
+    assert info.value.row == 2 and 250.0 < info.value.offset_m < 350.0
+    assert fit.place(ids[some], mx, my, tolerance_m=400.0).index.tolist() == placed.index.tolist()
+    mx[2] += 1500.0 * np.cos(a)  # one spacing along a lattice row: the neighbouring cell
+    my[2] += 1500.0 * np.sin(a)
+    with pytest.raises(LatticeError, match=rf"station {ids[1001]}: .*the dataset puts it in cell") as info:
+        fit.place(ids[some], mx, my, tolerance_m=400.0)
+    assert info.value.row == 2

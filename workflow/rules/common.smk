@@ -1,27 +1,71 @@
 # Helpers shared by the rules: the part of the config each stage reads, file lists.
+# Planning imports only modules of the package that need no more than Snakemake itself
+# (the standard library, PyYAML, jsonschema): no torch, numpy, h5py or matplotlib, so a dry
+# run is quick and works in an environment with Snakemake alone (tests/test_workflow.py).
 import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
+import yaml
 from snakemake.settings.types import DeploymentMethod
-
-from airshower import layout
-from airshower.cli import COMMANDS
-from airshower.codedeps import source_files
-from airshower.config import dataset_simulation, validate_config
-from airshower.models.registry import check_model_entries
-from airshower.sources.registry import input_files
-
-# Cross-key checks (datasets named by train/test exist, seeds differ, ...) beyond the schema.
-config = validate_config(config, source="snakemake config")
-# Every model's hyperparameters against its architecture, now rather than after simulating
-# (this imports torch, ~2-3 s: the architectures' hyperparameter tables live in their modules).
-check_model_entries(config, source="snakemake config")
 
 CHECKOUT = Path(str(workflow.current_basedir)).parents[1]  # this file: workflow/rules/
 # the package sources of this checkout (src/airshower): the code the rules depend on
 SRC = CHECKOUT / "src"
+try:
+    import airshower
+except ImportError:  # not installed (e.g. Snakemake from pipx or its own conda env): this checkout's
+    sys.path.insert(0, str(SRC))
+
+from airshower import layout
+from airshower.cli import COMMANDS
+from airshower.codedeps import source_files
+from airshower.config import dataset_simulation, load_schema, validate_config
+from airshower.models.specs import ARCHITECTURES, check_model_entries
+from airshower.sources.registry import input_files
+
+
+def read_yaml_strings(value):
+    """``value`` with every string in it read as YAML (lists and mappings entry by entry)."""
+    if isinstance(value, str):
+        return yaml.safe_load(value)
+    if isinstance(value, list):
+        return [read_yaml_strings(v) for v in value]
+    if isinstance(value, Mapping):
+        return {k: read_yaml_strings(v) for k, v in value.items()}
+    return value
+
+
+def coerce_model_values(cfg, given):
+    """The hyperparameters of models given by --config (strings, see validate.smk) read as YAML
+    where the value given is no value of the hyperparameter and the YAML value is."""
+    for name, entry in (given.get("models") or {}).items():
+        model = cfg.get("models", {}).get(name)
+        if not isinstance(entry, Mapping) or not isinstance(model, Mapping):
+            continue
+        params = getattr(ARCHITECTURES.get(model.get("type")), "hyperparameters", {})
+        for key, value in entry.items():
+            if key not in params or model.get(key) != value:
+                continue
+            try:
+                params[key].check(value)
+            except ValueError:
+                try:
+                    model[key] = params[key].check(read_yaml_strings(value))
+                except (ValueError, yaml.YAMLError):
+                    pass  # left for check_model_entries to report
+
+
+# what validate.smk could not see: the models' `training` overrides, and their hyperparameters
+coerce_command_line_values(config, load_schema(), COMMAND_LINE_CONFIG)
+coerce_model_values(config, COMMAND_LINE_CONFIG)
+# Cross-key checks (datasets named by train/test exist, seeds differ, ...) beyond the schema.
+config = validate_config(config, source="snakemake config")
+# Every model's hyperparameters against its architecture, now rather than after simulating.
+check_model_entries(config, source="snakemake config")
+
 # Set, not read: the post-deploy script of each rule environment (workflow/envs/) installs
 # this checkout of the package from $AIRSHOWER_ROOT when Snakemake builds the environment.
 os.environ.update(AIRSHOWER_ROOT=str(CHECKOUT))

@@ -20,6 +20,8 @@ rule convert:
         "../envs/convert.yaml"
     wildcard_constraints:
         dataset="|".join(re.escape(name) for name in config["datasets"]),
+    message:
+        "convert {wildcards.dataset} -> {output} (log: {log})"
     shell:
         "airshower convert --config-json {params.cfg:q} --dataset {wildcards.dataset} "
         "--inputs {input.events:q} --output {output:q} > {log:q} 2>&1"

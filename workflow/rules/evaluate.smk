@@ -44,6 +44,8 @@ rule predict:
     wildcard_constraints:
         model=MODEL_PATTERN,
         dataset=DATASET_PATTERN,
+    message:
+        "predict {wildcards.dataset} with {wildcards.model} -> {output} (progress: {log})"
     shell:
         "airshower predict --config-json {params.cfg:q} --model-dir {input.model:q} --tensors {input.tensors:q} "
         "--dataset {wildcards.dataset} --model {wildcards.model} --output {output:q} --threads {threads} "
@@ -66,6 +68,8 @@ rule evaluate:
     wildcard_constraints:
         model=MODEL_PATTERN,
         dataset=DATASET_PATTERN,
+    message:
+        "evaluate {wildcards.model} on {wildcards.dataset} -> {output} (log: {log})"
     shell:
         "airshower evaluate --config-json {params.cfg:q} --predictions {input.predictions:q} --output {output:q} "
         "> {log:q} 2>&1"
@@ -104,5 +108,7 @@ rule figures:
         str(layout.log_file(STUDY, "figures")),
     conda:
         "../envs/evaluate.yaml"
+    message:
+        f"figures and tables of {len(EVAL_MODELS)} models -> {FIGURES_DIR} (log: {{log}})"
     shell:
         "airshower figures --config-json {params.cfg:q} --tensors {input.tensors:q} > {log:q} 2>&1"

@@ -23,6 +23,8 @@ if RECONSTRUCT_DATASETS:
         wildcard_constraints:
             model="|".join(re.escape(m) for m in config["models"]),
             dataset="|".join(re.escape(d) for d in RECONSTRUCT_DATASETS),
+        message:
+            "reconstruct {wildcards.dataset} with {wildcards.model} -> {output} (log: {log})"
         shell:
             "airshower reconstruct --model-dir {input.model:q} --inputs {input.tensors:q} --output {output:q} "
             "--quiet > {log:q} 2>&1"
@@ -48,5 +50,7 @@ if FD_DATASETS:
             model="|".join(re.escape(m) for m in config["models"]),
             dataset="|".join(re.escape(d) for d in FD_DATASETS),
             ext="|".join(re.escape(f) for f in config["figures"]["formats"]),
+        message:
+            "SD against FD Xmax of {wildcards.dataset}, {wildcards.model} -> {output} (log: {log})"
         shell:
             "airshower sd-vs-fd --table {input.table:q} --output {output:q} > {log:q} 2>&1"

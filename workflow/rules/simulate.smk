@@ -16,6 +16,8 @@ rule simulate:
         "../envs/simulate.yaml"
     wildcard_constraints:
         shard=r"\d+",
+    message:
+        "simulate {wildcards.dataset}, shard {wildcards.shard} -> {output} (log: {log})"
     shell:
         "airshower simulate --config-json {params.cfg:q} --dataset {wildcards.dataset} "
         "--shard {wildcards.shard} --output {output:q} > {log:q} 2>&1"
@@ -34,6 +36,8 @@ rule validate_simulation:
         str(layout.log_file(STUDY, "validate_simulation")),
     conda:
         "../envs/simulate.yaml"
+    message:
+        "validation figures of the simulation of {params.dataset} -> {output} (log: {log})"
     shell:
         "airshower simulate --config-json {params.cfg:q} --dataset {params.dataset} "
         "--validate {output:q} > {log:q} 2>&1"

@@ -34,6 +34,8 @@ rule train:
         "../envs/train.yaml"
     wildcard_constraints:
         model="|".join(re.escape(m) for m in config["models"]),
+    message:
+        "train {wildcards.model} on {input.tensors} -> {params.outdir} (epochs, loss, ETA: {log})"
     shell:
         "{params.launch} train --config-json {params.cfg:q} --model {wildcards.model} --tensors {input.tensors:q} "
         "--output {params.outdir:q} --state-dir {params.state:q} --threads {threads} > {log:q} 2>&1"

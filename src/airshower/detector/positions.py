@@ -38,11 +38,23 @@ in the windows are the real ones; z is kept as given.
 :func:`array_from_cells` builds an Array for any set of cells (the lookup table of
 :func:`~airshower.detector.array.sd1500` assumes a hexagon of radius 23 around the origin;
 here its half-size is the largest |q| or |r| plus 2, the same margin).
+
+For data sources whose events carry the stations' real positions (the Auger open data, events
+files of other simulations with ``positions: site``), two steps:
+
+* :func:`fit_sightings`: the lattice from *sightings*, (id, x, y, z) of every station in every
+  event: each id at its median position over its sightings (:func:`station_medians`), then
+  :func:`fit_lattice`;
+* :meth:`LatticeFit.place`: one event's (or one chunk's) stations on the fitted array: array
+  index and array-frame (x, y); a station whose id is not on the array, or that lies in another
+  cell or beyond the tolerance from its node in this event (moved, or a bad position), raises
+  :class:`LatticeError` with the offending ``row``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -59,13 +71,18 @@ class LatticeError(ValueError):
     """Station positions that cannot be put on the lattice; names the station(s).
 
     ``station_ids``: the real ids concerned; ``offset_m``: the offset from the node [m] (for a
-    station off the lattice), else NaN.
+    station off the lattice), else NaN; ``row``: for :meth:`LatticeFit.place`, the index of the
+    offending station in the arrays given (so that the caller can name its file and event),
+    else None.
     """
 
-    def __init__(self, message: str, station_ids: tuple[int, ...] = (), offset_m: float = float("nan")) -> None:
+    def __init__(
+        self, message: str, station_ids: tuple[int, ...] = (), offset_m: float = float("nan"), row: int | None = None
+    ) -> None:
         super().__init__(message)
         self.station_ids = tuple(int(s) for s in station_ids)
         self.offset_m = float(offset_m)
+        self.row = None if row is None else int(row)
 
 
 def array_from_cells(q: np.ndarray, r: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray) -> Array:
@@ -141,8 +158,9 @@ class LatticeFit:
     in :func:`~airshower.detector.array.sd1500`; the smallest id where stations share a cell,
     :func:`fit_lattice` ``shared_cells="merge"``); ``angle_rad``: direction of the lattice rows
     in the site frame; ``origin``: site-frame position of cell (0, 0); ``offset_m``: (n,) each
-    station's distance from its node [m]; ``spacing``: the lattice spacing [m]. Array frame = site frame rotated by ``-angle_rad``
-    about ``origin``, ``origin`` at (0, 0).
+    station's distance from its node [m]; ``spacing``: the lattice spacing [m]; ``tolerance_m``:
+    the tolerance of the fit, the default of :meth:`place`. Array frame = site frame rotated by
+    ``-angle_rad`` about ``origin``, ``origin`` at (0, 0).
     """
 
     array: Array
@@ -151,6 +169,7 @@ class LatticeFit:
     origin: tuple[float, float]
     offset_m: np.ndarray
     spacing: float = SPACING_M
+    tolerance_m: float = DEFAULT_TOLERANCE_M
     _sorted: tuple[np.ndarray, np.ndarray] = field(repr=False, compare=False, default=(np.zeros(0), np.zeros(0)))
 
     @property
@@ -182,6 +201,62 @@ class LatticeFit:
         q, r = xy_to_axial(ax, ay, self.spacing)
         nx, ny = axial_to_xy(q, r, self.spacing)
         return q, r, np.hypot(ax - nx, ay - ny)
+
+    def place(
+        self, ids: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance_m: float | None = None
+    ) -> Placement:
+        """Stations ``ids`` seen at site positions (x, y) [m] (one event, or the stations of
+        several events one after the other) on the array: their :class:`Placement`.
+
+        Raises :class:`LatticeError` (``row``: the index of the station in ``ids``; the first
+        such) for an id that is not on the array ("station <id> is not on the dataset's array"),
+        and for a station that lies in another cell than the array's or farther than
+        ``tolerance_m`` (default: the fit's) from its node ("station <id>: at (x, y) m it lies
+        <d> m from the lattice node of cell (q, r); the dataset puts it in cell (q', r')
+        (tolerance <t> m)", ``offset_m``: d), as a station moved in one event would. The
+        messages name no file: the caller prefixes where the row came from.
+        """
+        tolerance = self.tolerance_m if tolerance_m is None else float(tolerance_m)
+        ids = np.asarray(ids, dtype=np.int64).ravel()
+        x = np.asarray(x, dtype=np.float64).ravel()
+        y = np.asarray(y, dtype=np.float64).ravel()
+        if not (x.size == ids.size and y.size == ids.size):
+            raise ValueError(f"place: ids, x, y differ in length ({ids.size}, {x.size}, {y.size})")
+        index = self.indices(ids)
+        unknown = np.flatnonzero(index < 0)
+        if unknown.size:
+            s = int(unknown[0])
+            raise LatticeError(f"station {int(ids[s])} is not on the dataset's array", (int(ids[s]),), row=s)
+        ax, ay = self.to_array_frame(x, y)
+        q, r = xy_to_axial(ax, ay, self.spacing)
+        nx, ny = axial_to_xy(q, r, self.spacing)
+        offset = np.hypot(ax - nx, ay - ny)
+        arr = self.array
+        moved = np.flatnonzero((q != arr.q[index]) | (r != arr.r[index]) | ~(offset <= tolerance))
+        if moved.size:
+            s = int(moved[0])
+            raise LatticeError(
+                f"station {int(ids[s])}: at ({x[s]:.0f}, {y[s]:.0f}) m it lies {offset[s]:.0f} m from the lattice "
+                f"node of cell ({int(q[s])}, {int(r[s])}); the dataset puts it in cell "
+                f"({int(arr.q[index[s]])}, {int(arr.r[index[s]])}) (tolerance {tolerance:.0f} m)",
+                (int(ids[s]),),
+                float(offset[s]),
+                row=s,
+            )
+        return Placement(index, ax, ay, offset)
+
+
+class Placement(NamedTuple):
+    """Stations placed on a fitted array (:meth:`LatticeFit.place`), one entry per station given.
+
+    ``index``: array index (int64); ``x``, ``y``: position in the array frame [m] (float64);
+    ``offset_m``: distance from the node of its cell [m].
+    """
+
+    index: np.ndarray
+    x: np.ndarray
+    y: np.ndarray
+    offset_m: np.ndarray
 
 
 def _kabsch(ax: np.ndarray, ay: np.ndarray, bx: np.ndarray, by: np.ndarray) -> tuple[float, float, float]:
@@ -314,5 +389,52 @@ def fit_lattice(
         origin=(float(ox), float(oy)),
         offset_m=off,
         spacing=float(spacing),
+        tolerance_m=float(tolerance_m),
         _sorted=(ids[sort], inverse[sort].astype(np.int64)),
     )
+
+
+def station_medians(
+    ids: np.ndarray, x: np.ndarray, y: np.ndarray, z: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(ids, x, y, z): every distinct id of the sightings (ascending) at its median position.
+
+    ``ids``, ``x``, ``y``, ``z``: one entry per sighting, a station in an event (any number of
+    sightings per id). The median per coordinate (the mean of the two middle values for an
+    even count, as :func:`numpy.median`), so that a station moved or mis-measured in a few
+    events keeps its usual position. ValueError for arrays of different lengths.
+    """
+    ids = np.asarray(ids, dtype=np.int64).ravel()
+    cols = [np.asarray(c, dtype=np.float64).ravel() for c in (x, y, z)]
+    if not all(c.size == ids.size for c in cols):
+        raise ValueError(f"station_medians: ids, x, y, z differ in length ({[a.size for a in (ids, *cols)]})")
+    uniq, count = np.unique(ids, return_counts=True)
+    start = np.cumsum(count) - count  # first sighting of each id once sorted by id
+    lo, hi = start + (count - 1) // 2, start + count // 2
+    out = []
+    for c in cols:
+        v = c[np.lexsort((c, ids))]  # by id, then by value
+        out.append(0.5 * (v[lo] + v[hi]))
+    return uniq, out[0], out[1], out[2]
+
+
+def fit_sightings(
+    ids: np.ndarray,
+    x: np.ndarray,
+    y: np.ndarray,
+    z: np.ndarray,
+    tolerance_m: float = DEFAULT_TOLERANCE_M,
+    spacing: float = SPACING_M,
+    shared_cells: str = "refuse",
+) -> LatticeFit:
+    """The lattice of the stations seen in a dataset's events: :func:`fit_lattice` of each
+    station id at its median position over its sightings (:func:`station_medians`).
+
+    ``ids``, ``x``, ``y``, ``z``: one entry per station per event [m, site frame]. Errors as
+    :func:`fit_lattice` (:class:`LatticeError` naming the station ids: the caller adds the
+    files they came from); ValueError for no sightings.
+    """
+    uniq, mx, my, mz = station_medians(ids, x, y, z)
+    if uniq.size == 0:
+        raise ValueError("fit_sightings: no stations")
+    return fit_lattice(uniq, mx, my, mz, tolerance_m=tolerance_m, spacing=spacing, shared_cells=shared_cells)

@@ -3,7 +3,7 @@
 Reads ``results/{study}/models/{model}/model.pt`` with
 :func:`airshower.inference.checkpoint.load_model` (network rebuilt from the checkpoint's
 model entry, weights of the best epoch, target normalisation), runs it over
-``data/tensors/{dataset}.h5`` in batches without gradients, turns its standardised outputs
+``data/{study}/tensors/{dataset}.h5`` in batches without gradients, turns its standardised outputs
 into physical units (``normaliser.denormalise``, then each target's finalisation of
 :mod:`airshower.targets`: a reconstructed axis is rescaled to a unit vector; with an
 uncertainty head also the standard deviations, ``normaliser.sigma``) and writes

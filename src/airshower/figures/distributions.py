@@ -32,21 +32,22 @@ def xmax_range(truth: np.ndarray, reco: np.ndarray | None = None, pad: float = 0
 
 
 def _xmax_figure(
-    pred: Predictions, width: str, aspect: float
+    pred: Predictions, width: str, aspect: float, label: str | None = None
 ) -> tuple[Figure, Axes, np.ndarray | None, np.ndarray | None]:
     """A one-panel figure with the true and reconstructed Xmax [g/cm2] of ``pred``; where the
     model does not reconstruct Xmax, the panel says so and both arrays are None."""
     fig, axes = new_figure(width, aspect=aspect)
     ax = axes[0, 0]
     if "xmax" not in pred.reco:
-        note(ax, f"{pred.model} does not reconstruct Xmax")
+        note(ax, f"{label or pred.model} does not reconstruct Xmax")
         return fig, ax, None, None
     return fig, ax, np.asarray(pred.truth["xmax"], dtype=float), np.asarray(pred.reco["xmax"], dtype=float)
 
 
-def plot_xmax_2d(pred: Predictions, width: str) -> Figure:
-    """2D histogram of reconstructed vs true Xmax with the diagonal."""
-    fig, ax, true, reco = _xmax_figure(pred, width, 0.85 if width == "single" else 0.6)
+def plot_xmax_2d(pred: Predictions, width: str, label: str | None = None) -> Figure:
+    """2D histogram of reconstructed vs true Xmax with the diagonal; ``label``: the model's display name."""
+    label = label or pred.model
+    fig, ax, true, reco = _xmax_figure(pred, width, 0.85 if width == "single" else 0.6, label)
     if true is None:
         return fig
     lo, hi = xmax_range(true, reco)
@@ -59,24 +60,27 @@ def plot_xmax_2d(pred: Predictions, width: str) -> Figure:
     ax.set_xlabel(f"true {XMAX_LABEL} [{GCM2}]")
     ax.set_ylabel(f"reconstructed {XMAX_LABEL} [{GCM2}]")
     res = reco - true
-    ax.text(0.04, 0.96, f"{pred.model}\nbias {res.mean():+.1f} {GCM2}\n$\\sigma$ {res.std(ddof=1):.1f} {GCM2}"
-            if res.size > 1 else pred.model, transform=ax.transAxes, va="top", fontsize="small")
+    ax.text(0.04, 0.96, f"{label}\nbias {res.mean():+.1f} {GCM2}\n$\\sigma$ {res.std(ddof=1):.1f} {GCM2}"
+            if res.size > 1 else label, transform=ax.transAxes, va="top", fontsize="small")
     fig.colorbar(image, ax=ax, label="events", shrink=0.9)
     return fig
 
 
-def plot_xmax_per_primary(pred: Predictions, width: str, lg_energy: Sequence[float] | None = None) -> Figure:
-    """Reconstructed (filled) and true (line) Xmax distributions per primary."""
-    fig, ax, true, reco = _xmax_figure(pred, width, 0.72 if width == "single" else 0.45)
+def plot_xmax_per_primary(pred: Predictions, width: str, lg_energy: Sequence[float] | None = None,
+                          label: str | None = None, dataset_label: str | None = None) -> Figure:
+    """Reconstructed (filled) and true (line) Xmax distributions per primary (display names: ``label``
+    of the model, ``dataset_label`` of the test set)."""
+    label = label or pred.model
+    fig, ax, true, reco = _xmax_figure(pred, width, 0.72 if width == "single" else 0.45, label)
     if true is None:
         return fig
     mass = np.rint(np.asarray(pred.truth["mass"], dtype=float)).astype(int)
     sel = np.ones(true.shape, dtype=bool)
-    title = f"{pred.model}, test set '{pred.dataset}'"
+    title = f"{label}, {dataset_label or pred.dataset}"
     if lg_energy is not None:
         lg_e = np.asarray(pred.truth["lg_energy"], dtype=float)
         sel = (lg_e >= lg_energy[0]) & (lg_e < lg_energy[1])
-        title += f", {lg_energy[0]:g} $\\leq$ lg(E/eV) < {lg_energy[1]:g}"
+        title += f", {lg_energy[0]:g} $\\leq$ lg(E/eV) $<$ {lg_energy[1]:g}"
     lo, hi = xmax_range(true[sel], reco[sel]) if sel.any() else (500.0, 1100.0)
     bins = np.linspace(lo, hi, 40)
     for name, a in PRIMARIES.items():

@@ -3,6 +3,12 @@
 * Widths: single column 3.4 in, double column 7.0 in (config ``figures.width``), the
   column widths of the common two-column journals (e.g. PRD, JINST).
 * Fonts 8 pt (single) / 9 pt (double), ticks inside on all sides, no frame around legends.
+* Two looks (config ``figures.style``): ``default``, DejaVu Sans with upright mathtext (screen
+  and report); ``journal``, serif text in Latin Modern Roman with Computer Modern mathtext and
+  italic symbols, the faces of a LaTeX paper (the fonts of ``mplhep-data``, installed with
+  ``mplhep``; without them STIX, which matplotlib ships). ``figures.usetex: true`` typesets
+  every label with LaTeX in the journal style where ``latex`` (and ``dvipng`` for PNG) is
+  installed, else it warns and keeps mathtext.
 * Models keep one colour and marker in every figure: their position in the study's model
   list picks from the colour-blind-safe Okabe-Ito palette (Okabe & Ito 2008,
   https://jfly.uni-koeln.de/color/).
@@ -25,6 +31,9 @@ from pathlib import Path
 import matplotlib
 
 matplotlib.use("Agg")
+
+import shutil  # noqa: E402
+import warnings  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
@@ -70,7 +79,7 @@ def residual_style(target: str) -> ResidualStyle:
 def stat_label(stat: str, symbol: str, unit: str = "") -> str:
     """Axis label of a statistic of a residual, e.g. sigma(Delta Xmax) [g/cm2] (no unit: no brackets)."""
     text = "$" + STAT_SYMBOLS[stat].format(s=symbol) + "$"
-    shown = GCM2 if unit == "g/cm2" else unit
+    shown = GCM2 if unit == "g/cm2" else (r"$\%$" if unit == "%" else unit)  # (also typesets with usetex)
     return f"{text} [{shown}]" if shown else text
 
 
@@ -111,10 +120,63 @@ def rc_params(width: str) -> dict[str, object]:
     }
 
 
+STYLES = ("default", "journal")
+# serif faces of the journal style, first found wins: Latin Modern (mplhep-data), then matplotlib's own
+JOURNAL_SERIF = ["Latin Modern Roman", "CMU Serif", "STIXGeneral", "DejaVu Serif"]
+
+
+def _register_journal_fonts() -> bool:
+    """Make the Latin Modern fonts of ``mplhep-data`` (a dependency of mplhep) known to matplotlib;
+    False when the package is not installed."""
+    from matplotlib import font_manager
+
+    if any(f.name == "Latin Modern Roman" for f in font_manager.fontManager.ttflist):
+        return True
+    try:
+        import mplhep_data
+    except ImportError:
+        return False
+    folder = Path(mplhep_data.__file__).parent / "fonts"
+    for name in ("latinmodernroman", "latinmodernmath"):
+        for path in sorted((folder / name).glob("*.otf")):
+            font_manager.fontManager.addfont(str(path))
+    return any(f.name == "Latin Modern Roman" for f in font_manager.fontManager.ttflist)
+
+
+def latex_available(formats: Sequence[str] = ("pdf",)) -> bool:
+    """Whether matplotlib can typeset with LaTeX here: ``latex``, and ``dvipng`` for PNG files."""
+    needed = ["latex"] + (["dvipng"] if "png" in formats else [])
+    return all(shutil.which(tool) for tool in needed)
+
+
+def style_params(style: str = "default", usetex: bool = False, formats: Sequence[str] = ("pdf",)) -> dict[str, object]:
+    """The matplotlib settings of a look (:data:`STYLES`) on top of :func:`rc_params`."""
+    if style not in STYLES:
+        raise ValueError(f"figures.style = {style!r}: choose one of {list(STYLES)}")
+    if style == "default":
+        return {"font.family": "sans-serif", "font.sans-serif": ["DejaVu Sans"]}
+    latin_modern = _register_journal_fonts()
+    params: dict[str, object] = {
+        "font.family": "serif",
+        "font.serif": JOURNAL_SERIF if latin_modern else ["STIXGeneral", "DejaVu Serif"],
+        "mathtext.fontset": "cm" if latin_modern else "stix",
+        "mathtext.default": "it",
+        "axes.formatter.use_mathtext": True,
+    }
+    if usetex:
+        if latex_available(formats):
+            params |= {"text.usetex": True, "text.latex.preamble": r"\usepackage{amsmath}"}
+        else:
+            warnings.warn("figures.usetex: true, but latex (and dvipng for PNG) is not installed: drawing the "
+                          "journal style with mathtext", stacklevel=2)
+    return params
+
+
 @contextmanager
-def paper_style(width: str) -> Iterator[None]:
-    """Context in which figures are drawn in the paper style."""
-    with plt.rc_context(rc_params(width)):
+def paper_style(width: str, style: str = "default", usetex: bool = False,
+                formats: Sequence[str] = ("pdf",)) -> Iterator[None]:
+    """Context in which figures are drawn in the paper style (``style``: ``default`` or ``journal``)."""
+    with plt.rc_context(rc_params(width) | style_params(style, usetex, formats)):
         yield
 
 
@@ -175,12 +237,48 @@ def compact_number(value: float) -> str:
     return f"{value:g}"
 
 
-def log_axis(ax: object, axis: str = "x") -> None:
-    """Log scale labelled at the powers of ten only, compactly (narrow panels stay readable)."""
-    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+def readable_log_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
+    """Two to ``most`` tick values in [lo, hi] of a log axis: powers of ten over several decades,
+    1-3, 1-2-5 or 1-2-3-5-7 steps over fewer; a span without two such values gets its two ends."""
+    import math
+
+    lo, hi = sorted((float(lo), float(hi)))
+    if not (lo > 0 and math.isfinite(hi)):
+        return []
+    decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+    for subs in ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)):
+        ticks = [float(f"{m * 10.0**e:.6g}") for e in decades for m in subs if lo <= m * 10.0**e <= hi * (1 + 1e-9)]
+        if len(ticks) > most and subs == (1.0,):
+            step = math.ceil(len(ticks) / most)
+            return ticks[::step]
+        if len(ticks) >= 2:
+            return ticks
+    return [float(f"{lo:.2g}"), float(f"{hi:.2g}")]
+
+
+def log_axis(ax: object, axis: str = "x", limits: tuple[float, float] | None = None) -> None:
+    """Log scale with two to five compactly labelled ticks (300, 3k, 25M, 0.02) whatever the span
+    (:func:`readable_log_ticks` of the final ``limits``, else of the current ones); minor ticks unlabelled."""
+    from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullFormatter
 
     target = ax.xaxis if axis == "x" else ax.yaxis  # type: ignore[attr-defined]
     (ax.set_xscale if axis == "x" else ax.set_yscale)("log")  # type: ignore[attr-defined]
-    target.set_major_locator(LogLocator(base=10, subs=(1.0,)))
+    if limits is not None:
+        (ax.set_xlim if axis == "x" else ax.set_ylim)(*limits)  # type: ignore[attr-defined]
+    lo, hi = (ax.get_xlim if axis == "x" else ax.get_ylim)()  # type: ignore[attr-defined]
+    target.set_major_locator(FixedLocator(readable_log_ticks(lo, hi)))
     target.set_major_formatter(FuncFormatter(lambda v, _pos: compact_number(v)))
+    target.set_minor_locator(LogLocator(base=10, subs="auto"))
     target.set_minor_formatter(NullFormatter())
+
+
+TIME_UNITS = ((120.0, 1.0, "s"), (7200.0, 60.0, "min"), (float("inf"), 3600.0, "h"))
+
+
+def time_unit(seconds: float) -> tuple[float, str]:
+    """(seconds per unit, unit) in which a time axis reaching ``seconds`` reads best: s below 2 min,
+    min below 2 h, else h (as the tables, :func:`airshower.figures.summary.format_duration`)."""
+    for limit, factor, unit in TIME_UNITS:
+        if seconds < limit:
+            return factor, unit
+    return 3600.0, "h"

@@ -60,7 +60,7 @@ def draw_models(ax: Any, study: Study, models: Sequence[ModelRecord], entries_of
             continue
         val, err = _values(entries, key)
         style = model_style(m.index)
-        ax.errorbar(_x_positions(entries, m.index, n), val * scale, yerr=err * scale, label=m.name,
+        ax.errorbar(_x_positions(entries, m.index, n), val * scale, yerr=err * scale, label=m.label,
                     **({"lw": 0.9, "ms": 3.5} | kwargs), color=style["color"], marker=style["marker"])
         drawn += 1
     return drawn
@@ -167,7 +167,8 @@ def plot_model_dependence(study: Study, width: str) -> Figure:
         ax.axhline(0.0, color="0.5", lw=0.7, ls=":")
         draw_models(ax, study, models, lambda m, ds=ds: _shift_entries(m, study.nominal, ds), "shift")
         _energy_axis(ax, models[0].metrics[ds]["lg_energy_bins"])
-        ax.set_title(f"{ds}\nminus {study.nominal}", loc="left", fontsize="small")
+        ax.set_title(f"{study.dataset_label(ds)}\nminus {study.dataset_label(study.nominal)}", loc="left",
+                     fontsize="small")
     axes[0, 0].set_ylabel(rf"$\Delta$ bias {XMAX_LABEL} [{GCM2}]")
     model_legend(fig, axes[0, 0], width)
     return fig

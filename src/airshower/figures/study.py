@@ -1,6 +1,6 @@
 """What the paper figures read: every model's training record, metrics and nominal predictions.
 
-Layout under ``results/{study}/`` (see DESIGN.md):
+Layout under ``results/{study}/`` (:mod:`airshower.layout`):
 
 * ``models/{model}/history.csv`` (per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``,
   ``seconds``, ``events_per_s``) and ``models/{model}/train_info.json`` (``parameters``,
@@ -10,6 +10,8 @@ Layout under ``results/{study}/`` (see DESIGN.md):
 * ``predictions/{dataset}/{model}.h5`` (:mod:`airshower.evaluation.prediction_file`).
 
 The first test dataset is the nominal one; figures of single events and distributions use it.
+Figures and tables name models and datasets by their display labels (:mod:`airshower.figures.labels`),
+in the config's order.
 """
 
 from __future__ import annotations
@@ -53,6 +55,10 @@ class ModelRecord:
     history: dict[str, np.ndarray]
     metrics: dict[str, dict[str, Any]]  # dataset -> metrics
     predictions: Predictions | None = None  # on the nominal dataset
+    label: str = ""  # display name in legends and tables (the name when empty)
+
+    def __post_init__(self) -> None:
+        self.label = self.label or self.name
 
     def train(self, quantity: str) -> Any:
         """A quantity of ``train_info.json`` by its canonical name (None when not recorded)."""
@@ -95,10 +101,15 @@ class Study:
     models: list[ModelRecord]
     tensor_file: Path | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    dataset_labels: dict[str, str] = field(default_factory=dict)  # display names (the name when absent)
 
     @property
     def nominal(self) -> str:
         return self.datasets[0]
+
+    def dataset_label(self, dataset: str) -> str:
+        """Display name of a test dataset."""
+        return self.dataset_labels.get(dataset) or dataset
 
 
 def read_history(path: str | Path) -> dict[str, np.ndarray]:
@@ -136,8 +147,16 @@ def load_study(
     datasets: Sequence[str],
     tensor_file: str | Path | None = None,
     name: str | None = None,
+    model_labels: Mapping[str, str] | None = None,
+    dataset_labels: Mapping[str, str] | None = None,
 ) -> Study:
-    """Read every model's training record, metrics on each dataset, and nominal predictions."""
+    """Read every model's training record, metrics on each dataset, and nominal predictions.
+
+    ``model_labels`` and ``dataset_labels`` (name -> display name, e.g. from
+    :func:`airshower.figures.labels.labels_from_config`): a model without one is labelled
+    by the architecture its ``train_info.json`` records, a dataset by its name.
+    """
+    from airshower.figures.labels import model_labels as default_labels
     results = Path(results)
     if not models:
         raise InputFileError("no models to draw: the study's 'models' section is empty")
@@ -164,11 +183,16 @@ def load_study(
                 predictions=predictions,
             )
         )
+    given = dict(model_labels or {})
+    defaults = default_labels([r.name for r in records], {r.name: r.train("type") for r in records})
+    for r in records:
+        r.label = given.get(r.name) or defaults[r.name]
     return Study(
         name=name or results.name,
         datasets=list(datasets),
         models=records,
         tensor_file=Path(tensor_file) if tensor_file else None,
+        dataset_labels={ds: (dataset_labels or {}).get(ds) or ds for ds in datasets},
     )
 
 

@@ -1,23 +1,38 @@
-"""The comparison table of the study: one row per model, as CSV, Markdown and LaTeX (booktabs).
+"""The comparison tables of the study: one row per model as CSV; a physics and a cost table as Markdown and LaTeX.
 
-Columns: model; parameters; FLOPs per event; training time [h] (the epochs' wall time,
-``training_time_s`` of ``train_info.json``); device hours (training time x processes: GPU
-hours when trained on GPUs); epochs run (and the best epoch); and, for each energy of
-``figures.summary_lg_energies``, in the bin of ``evaluation.lg_energy_bins`` holding it on
-the nominal test set: Xmax resolution (``figures.resolution`` statistic) and bias
-[g/cm2] and the p/Fe merit factor of reconstructed Xmax, each with its bootstrap error.
-The CSV also carries the merit factor of true Xmax in the same bin (the ceiling a
-reconstruction can reach); the Markdown and LaTeX tables state it in their caption line.
-Empty cells: not recorded or not reconstructed.
+``summary.csv`` (machine-readable, complete), one row per model in the config's order:
+``model`` (config name) and ``label`` (display name, :mod:`airshower.figures.labels`);
+``parameters``; ``flops_per_event``; ``training_time_s`` and ``wall_hours`` (the epochs' wall
+time, ``training_time_s`` of ``train_info.json``); ``device_hours`` (training time x
+processes) with ``device`` and ``on_gpu``; ``epochs`` and ``best_epoch``; and, for each energy
+of ``figures.summary_lg_energies``, in the bin of ``evaluation.lg_energy_bins`` holding it:
+Xmax resolution (``figures.resolution`` statistic) and bias [g/cm2] on the nominal test set,
+the p/Fe merit factor of reconstructed and of true Xmax, the event count, and the Xmax bias
+on every other test set (``xmax_bias_{E}_{dataset}``), each with its bootstrap error
+(``_err``). Empty cells: not recorded or not reconstructed.
 
-The layout helpers (:func:`write_csv`, :func:`plus_minus`, :func:`markdown_table`,
-:func:`latex_table`) also write the per-target table, :mod:`airshower.figures.target_summary`.
+``summary.md`` and ``summary.tex`` hold two tables that fit a page of a two-column article:
+
+* physics (``table*``, full text width): per model and summary energy the Xmax resolution on
+  the nominal test set, the bias on each test set (columns named by the datasets' labels)
+  and the merit factor;
+* cost (``table`` in one column when it fits, else ``table*``): parameters, FLOPs per event,
+  training time (in s, min or h, whichever reads best), GPU time (only when a model trained
+  on GPUs) and epochs; the device in the caption, or in a column when the models differ.
+
+The LaTeX captions typeset their symbols (:math:`X_\\mathrm{max}`) and need only
+``\\usepackage{booktabs}``. :func:`estimate_width_pt` estimates a table's width in a 10 pt
+Computer Modern font (the column widths of REVTeX/JINST: 246 pt, text 510 pt), which
+chooses the environment. The layout helpers (:func:`write_csv`, :func:`plus_minus`,
+:func:`markdown_table`, :func:`latex_table`) also write the per-target table,
+:mod:`airshower.figures.target_summary`.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,6 +40,14 @@ from typing import Any
 from airshower.atomic import write_text
 from airshower.evaluation.binned import bin_containing
 from airshower.figures.study import ModelRecord, Study, block_entries, xmax_entries
+
+COLUMN_PT = 246.0  # \columnwidth of a two-column article (REVTeX, JINST: 3.4 in)
+TEXT_PT = 510.0  # \textwidth of the same (7.06 in)
+TABCOLSEP_PT = 6.0  # LaTeX's default \tabcolsep
+TEX_GCM2 = r"g\,cm$^{-2}$"
+TEX_XMAX = r"$X_\mathrm{max}$"
+TEX_STAT = {"std": r"$\sigma(\Delta X_\mathrm{max})$", "half68": r"$\frac{1}{2}w_{68}(\Delta X_\mathrm{max})$"}
+MD_STAT = {"std": "σ(ΔXmax)", "half68": "½ w68(ΔXmax)"}
 
 
 def _bin(record: ModelRecord, dataset: str, block: str, lg_energy: float) -> dict[str, Any] | None:
@@ -44,12 +67,15 @@ def summary_rows(study: Study, energies: Sequence[float], stat: str) -> list[dic
     for m in study.models:
         row: dict[str, Any] = {
             "model": m.name,
+            "label": m.label,
             "parameters": m.train("parameters"),
             "flops_per_event": m.train("flops_per_event"),
+            "training_time_s": None if m.wall_hours is None else m.wall_hours * 3600.0,
             "wall_hours": m.wall_hours,
             "device_hours": m.device_hours,
             "type": m.train("type"),
             "device": m.train("device"),
+            "n_devices": m.train("n_devices"),
             "on_gpu": m.on_gpu,
             "epochs": m.train("epochs"),
             "best_epoch": m.train("best_epoch"),
@@ -66,6 +92,10 @@ def summary_rows(study: Study, energies: Sequence[float], stat: str) -> list[dic
             row[f"merit_factor_{k}_err"] = mf.get("reco_err")
             row[f"merit_factor_true_{k}"] = mf.get("true")
             row[f"events_{k}"] = x.get("count")
+            for ds in study.datasets[1:]:
+                other = _bin(m, ds, "xmax", e) or {}
+                row[f"xmax_bias_{k}_{ds}"] = other.get("bias")
+                row[f"xmax_bias_{k}_{ds}_err"] = other.get("bias_err")
         rows.append(row)
     return rows
 
@@ -91,6 +121,8 @@ def write_csv(path: str | Path, rows: Sequence[dict[str, Any]]) -> Path:
     return write_text(path, buf.getvalue())
 
 
+# -- cell formats ---------------------------------------------------------------------------
+
 def _si(value: float | None, unit_steps: Sequence[tuple[float, str]]) -> str:
     if value is None:
         return ""
@@ -103,6 +135,17 @@ def _si(value: float | None, unit_steps: Sequence[tuple[float, str]]) -> str:
 COUNT_STEPS = ((1e9, " G"), (1e6, " M"), (1e3, " k"))
 
 
+def format_duration(seconds: float | None) -> str:
+    """A duration in the unit that reads best: ``17 s``, ``1.4 min``, ``47 min``, ``2.5 h``, ``120 h`` (empty: None)."""
+    if seconds is None or not math.isfinite(seconds):
+        return ""
+    for limit, factor, unit in ((120.0, 1.0, "s"), (7200.0, 60.0, "min"), (math.inf, 3600.0, "h")):
+        if seconds < limit:
+            value = seconds / factor
+            return f"{value:.2g} {unit}" if value < 10 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
 def plus_minus(value: float | None, err: float | None, digits: int, tex: bool, scale: float = 1.0) -> str:
     """``value ± err`` (times ``scale``) with ``digits`` decimals; LaTeX math when ``tex``; empty for None."""
     if value is None:
@@ -113,9 +156,21 @@ def plus_minus(value: float | None, err: float | None, digits: int, tex: bool, s
 
 
 def tex_text(text: str) -> str:
-    """Plain text made safe for LaTeX (underscores, percent signs; quotes dropped)."""
-    return text.replace("_", r"\_").replace("%", r"\%").replace("'", "")
+    """Plain text made safe for LaTeX (backslashes, underscores, percent signs, ampersands, hashes, < and >;
+    quotes dropped)."""
+    text = text.replace("\\", r"\textbackslash{}")
+    for char in ("&", "%", "#", "_"):
+        text = text.replace(char, "\\" + char)
+    return text.replace("<", "$<$").replace(">", "$>$").replace("'", "")
 
+
+def _range(b: tuple[float, float] | None, e: float, tex: bool) -> str:
+    if b is None:
+        return f"{e:g}"
+    return f"{b[0]:g}{'--' if tex else '–'}{b[1]:g}"
+
+
+# -- layout -----------------------------------------------------------------------------------
 
 def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], caption: str, left: int = 1) -> str:
     """A Markdown table (the first ``left`` columns left-aligned, the others right) and its caption line."""
@@ -125,89 +180,224 @@ def markdown_table(header: Sequence[str], body: Sequence[Sequence[str]], caption
     return "\n".join(lines) + "\n\n" + caption + "\n"
 
 
-def latex_table(header: Sequence[str], body: Sequence[Sequence[str]], caption: str, label: str, left: int = 1) -> str:
-    """A booktabs ``table*`` (needs ``\\usepackage{booktabs}``); ``caption`` is plain text, escaped here."""
+def _tex_width_pt(cell: str, size: float = 10.0) -> float:
+    """Width [pt] of a LaTeX cell in Computer Modern at ``size`` (matplotlib's mathtext; an estimate)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    text = cell.replace("--", "–").replace(r"\,", " ").replace(r"\%", "%").replace(r"\_", "_").replace(r"\&", "&")
+    if not text.strip():
+        return 0.0
+    import matplotlib
+
+    try:
+        with matplotlib.rc_context({"mathtext.fontset": "cm"}):
+            width, _, _ = TextToPath().get_text_width_height_descent(text, FontProperties(family="cmr10", size=size),
+                                                                     ismath="$" in text)
+        return float(width)
+    except (ValueError, RuntimeError):  # not mathtext: count ~5 pt a character
+        return 0.5 * size * len(text)
+
+
+def estimate_width_pt(header_rows: Sequence[Sequence[str]], body: Sequence[Sequence[str]],
+                      colsep: float = TABCOLSEP_PT) -> float:
+    """Estimated natural width [pt] of a ``tabular`` (10 pt Computer Modern): the widest cell of
+    each column plus 2 ``\\tabcolsep``. Cells spanning columns (``\\multicolumn``) are not counted."""
+    columns = max(len(r) for r in (*header_rows, *body))
+    widest = [0.0] * columns
+    for row in (*header_rows, *body):
+        for k, cell in enumerate(row):
+            if "\\multicolumn" not in cell:
+                widest[k] = max(widest[k], _tex_width_pt(cell))
+    return sum(widest) + 2 * colsep * columns
+
+
+def latex_table(header: Sequence[str], body: Sequence[Sequence[str]], caption: str, label: str, left: int = 1,
+                env: str | None = None, head_lines: Sequence[str] = (), gaps: Sequence[int] = ()) -> str:
+    """A booktabs table (needs ``\\usepackage{booktabs}``).
+
+    ``caption``: LaTeX (escape plain text with :func:`tex_text`); ``head_lines``: raw rows
+    above the ``header`` (column groups with ``\\multicolumn`` and ``\\cmidrule``); ``gaps``:
+    body rows after which a small vertical space separates groups; ``env``: ``table``
+    (one column) or ``table*`` (full width); None: ``table`` when the estimated width fits a
+    column of a two-column article, else ``table*``.
+    """
+    if env is None:
+        env = "table" if estimate_width_pt([header], body) <= COLUMN_PT else "table*"
     lines = [
-        r"\begin{table*}",
+        rf"\begin{{{env}}}",
         r"\centering",
-        r"\caption{" + tex_text(caption) + "}",
+        r"\caption{" + caption + "}",
         r"\label{tab:" + label.replace("_", "-") + "}",
         r"\begin{tabular}{" + "l" * left + "r" * (len(header) - left) + "}",
         r"\toprule",
+        *head_lines,
         " & ".join(header) + r" \\",
         r"\midrule",
     ]
-    lines += [" & ".join(cells) + r" \\" for cells in body]
-    lines += [r"\bottomrule", r"\end{tabular}", r"\end{table*}"]
+    for k, cells in enumerate(body):
+        lines.append(" & ".join(cells) + r" \\")
+        if k in gaps and k != len(body) - 1:
+            lines.append(r"\addlinespace")
+    lines += [r"\bottomrule", r"\end{tabular}", rf"\end{{{env}}}"]
     return "\n".join(lines) + "\n"
 
 
-def _hours(value: float | None) -> str:
-    if value is None:
-        return ""
-    return f"{value:.2g}" if value < 1 else f"{value:.1f}"
+# -- the physics table --------------------------------------------------------------------------
 
-
-def _table(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float], tex: bool) -> tuple[list[str], list[list[str]]]:
+def physics_table(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float], stat: str,
+                  tex: bool) -> tuple[list[str], list[list[str]], list[str]]:
+    """(header, body, head lines) of the physics table: one row per model and summary energy."""
     bins = energy_bins(study, energies)
-    gcm2 = r"g\,cm$^{-2}$" if tex else "g/cm2"
-    header = ["model", "parameters", "FLOPs/event", "training [h]", "device [h]", "epochs"]
-    for e, b in zip(energies, bins, strict=True):
-        where = f"{b[0]:g}-{b[1]:g}" if b else f"{e:g}"
-        if tex:
-            where = where.replace("-", "--")
-        header += [f"res. {where} [{gcm2}]", f"bias {where} [{gcm2}]", f"MF {where}"]
+    datasets = study.datasets
+    names = [tex_text(study.dataset_label(ds)) if tex else study.dataset_label(ds) for ds in datasets]
+    if tex:
+        header = ["Model", r"$\lg(E/\mathrm{eV})$", TEX_STAT.get(stat, stat), *names, "MF"]
+        first_bias = 4
+        head = [
+            " & & Resolution & " + (r"\multicolumn{%d}{c}{Bias $\langle\Delta X_\mathrm{max}\rangle$}" % len(datasets)
+                                    if len(datasets) > 1 else r"Bias $\langle\Delta X_\mathrm{max}\rangle$")
+            + r" & \\",
+            r"\cmidrule(lr){%d-%d}" % (first_bias, first_bias + len(datasets) - 1),
+        ]
+    else:
+        header = ["model", "lg(E/eV)", f"{MD_STAT.get(stat, stat)} [g/cm2]",
+                  *[f"bias {name} [g/cm2]" for name in names], "MF"]
+        head = []
     body = []
     for r in rows:
-        epochs = "" if r["epochs"] is None else str(r["epochs"])
-        if r["best_epoch"] is not None and epochs:
-            epochs += f" ({r['best_epoch']})"
-        cells = [
-            tex_text(r["model"]) if tex else r["model"],
-            _si(r["parameters"], COUNT_STEPS),
-            _si(r["flops_per_event"], COUNT_STEPS),
-            _hours(r["wall_hours"]),
-            _hours(r["device_hours"]) + ("" if r["device_hours"] is None or r["on_gpu"] else " (CPU)"),
-            epochs,
-        ]
-        for e in energies:
+        for i, (e, b) in enumerate(zip(energies, bins, strict=True)):
             k = energy_key(e)
-            cells += [
-                plus_minus(r[f"xmax_resolution_{k}"], r[f"xmax_resolution_{k}_err"], 1, tex),
-                plus_minus(r[f"xmax_bias_{k}"], r[f"xmax_bias_{k}_err"], 1, tex),
-                plus_minus(r[f"merit_factor_{k}"], r[f"merit_factor_{k}_err"], 2, tex),
-            ]
-        body.append(cells)
-    return header, body
+            label = r["label"] if i == 0 else ""
+            cells = [tex_text(label) if tex else label, _range(b, e, tex),
+                     plus_minus(r[f"xmax_resolution_{k}"], r[f"xmax_resolution_{k}_err"], 1, tex),
+                     plus_minus(r[f"xmax_bias_{k}"], r[f"xmax_bias_{k}_err"], 1, tex)]
+            cells += [plus_minus(r.get(f"xmax_bias_{k}_{ds}"), r.get(f"xmax_bias_{k}_{ds}_err"), 1, tex)
+                      for ds in datasets[1:]]
+            cells.append(plus_minus(r[f"merit_factor_{k}"], r[f"merit_factor_{k}_err"], 2, tex))
+            body.append(cells)
+    return header, body, head
 
 
-def _caption(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float], stat: str) -> str:
-    what = "standard deviation" if stat == "std" else "half-width of the central 68% interval"
-    true_mf = []
+def _true_merit(rows: Sequence[dict[str, Any]], energies: Sequence[float], tex: bool) -> str:
+    parts = []
     for e in energies:
         k = energy_key(e)
         vals = [r[f"merit_factor_true_{k}"] for r in rows if r[f"merit_factor_true_{k}"] is not None]
         if vals:
-            true_mf.append(f"{vals[0]:.2f} at lg E = {e:g}")
+            at = rf"$\lg(E/\mathrm{{eV}}) = {e:g}$" if tex else f"lg E = {e:g}"
+            parts.append(f"{vals[0]:.2f} at {at}")
+    return ", ".join(parts)
+
+
+def physics_caption(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float], stat: str,
+                    tex: bool) -> str:
+    """Caption of the physics table: LaTeX with typeset symbols, or plain text for Markdown."""
+    nominal = study.dataset_label(study.nominal)
+    true_mf = _true_merit(rows, energies, tex)
+    if tex:
+        what = ("standard deviation" if stat == "std" else "half-width of the central 68\\% interval")
+        text = (
+            rf"{TEX_XMAX} reconstruction, study {tex_text(study.name)}, in bins of true $\lg(E/\mathrm{{eV}})$. "
+            rf"Resolution: {what} of $\Delta X_\mathrm{{max}} = X_\mathrm{{max}}^\mathrm{{rec}} - "
+            rf"X_\mathrm{{max}}^\mathrm{{true}}$ on the nominal test set ({tex_text(nominal)}); bias: mean "
+            rf"$\langle\Delta X_\mathrm{{max}}\rangle$ on each test set; both in {TEX_GCM2}. MF: merit factor of p "
+            rf"and Fe of the reconstructed {TEX_XMAX}"
+            + (f" (true {TEX_XMAX}: {true_mf})" if true_mf else "")
+            + ". Errors: bootstrap."
+        )
+        return text
+    what = "standard deviation" if stat == "std" else "half-width of the central 68% interval"
     text = (
-        f"Study '{study.name}', test set '{study.nominal}'. Resolution: {what} of Xmax_rec - Xmax_true; "
-        "bias: its mean; MF: p/Fe merit factor of reconstructed Xmax; errors: bootstrap. "
-        "Epochs: run (best). Device hours: wall time x devices."
+        f"Xmax reconstruction, study '{study.name}', in bins of true lg(E/eV). Resolution: {what} of "
+        f"ΔXmax = Xmax(rec) − Xmax(true) on the nominal test set ({nominal}); bias: its mean on each test set; "
+        "both in g/cm2. MF: merit factor of p and Fe of the reconstructed Xmax"
+        + (f" (true Xmax: {true_mf})" if true_mf else "")
+        + ". Errors: bootstrap."
     )
-    if true_mf:
-        text += " Merit factor of true Xmax: " + ", ".join(true_mf) + "."
     return text
+
+
+# -- the cost table -------------------------------------------------------------------------
+
+def _common_device(rows: Sequence[dict[str, Any]]) -> str | None:
+    devices = {str(r["device"]) for r in rows if r["device"] is not None}
+    return devices.pop() if len(devices) == 1 and all(r["device"] is not None for r in rows) else None
+
+
+def cost_table(rows: Sequence[dict[str, Any]], tex: bool) -> tuple[list[str], list[list[str]]]:
+    """(header, body) of the cost table; GPU time only when a model trained on GPUs, the device
+    as a column only when the models differ in it."""
+    gpu = any(r["on_gpu"] for r in rows)
+    device_column = _common_device(rows) is None and any(r["device"] is not None for r in rows)
+    header = ["Model" if tex else "model", "Parameters" if tex else "parameters",
+              "FLOPs/event", "Training" if tex else "training time"]
+    if gpu:
+        header.append("GPU time")
+    header.append("Epochs" if tex else "epochs (best)")
+    if device_column:
+        header.append("Device" if tex else "device")
+    body = []
+    dash = "--" if tex else "–"
+    for r in rows:
+        epochs = "" if r["epochs"] is None else str(r["epochs"])
+        if r["best_epoch"] is not None and epochs:
+            epochs += f" ({r['best_epoch']})"
+        cells = [tex_text(r["label"]) if tex else r["label"],
+                 _si(r["parameters"], COUNT_STEPS), _si(r["flops_per_event"], COUNT_STEPS),
+                 format_duration(r["training_time_s"])]
+        if gpu:
+            cells.append(format_duration(None if r["device_hours"] is None else r["device_hours"] * 3600)
+                         if r["on_gpu"] else dash)
+        cells.append(epochs)
+        if device_column:
+            cells.append(tex_text(str(r["device"] or "")) if tex else str(r["device"] or ""))
+        body.append(cells)
+    return header, body
+
+
+def cost_caption(study: Study, rows: Sequence[dict[str, Any]], tex: bool) -> str:
+    """Caption of the cost table."""
+    device = _common_device(rows)
+    gpu = any(r["on_gpu"] for r in rows)
+    name = tex_text(study.name) if tex else f"'{study.name}'"
+    text = (f"Cost of the networks of study {name}: trainable parameters, floating-point operations per event "
+            "(forward pass), training time (wall time of the epochs)")
+    if gpu:
+        text += ", GPU time (training time x GPUs, for the models trained on GPUs)"
+    text += ", epochs run (best epoch)."
+    if device is not None:
+        text += f" Trained on {tex_text(device) if tex else device}."
+    return text.replace(" x ", r" $\times$ ") if tex else text
+
+
+# -- writing --------------------------------------------------------------------------------
+
+def _gaps(n_models: int, per_model: int) -> list[int]:
+    return [k * per_model + per_model - 1 for k in range(n_models)] if per_model > 1 else []
 
 
 def write_markdown(path: str | Path, study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float],
                    stat: str) -> Path:
-    """A Markdown table for the README or a report."""
-    header, body = _table(study, rows, energies, tex=False)
-    return write_text(path, markdown_table(header, body, _caption(study, rows, energies, stat)))
+    """The physics and the cost table in Markdown (for the README or a report)."""
+    header, body, _ = physics_table(study, rows, energies, stat, tex=False)
+    text = markdown_table(header, body, physics_caption(study, rows, energies, stat, tex=False), left=2)
+    cost_header, cost_body = cost_table(rows, tex=False)
+    text += "\n" + markdown_table(cost_header, cost_body, cost_caption(study, rows, tex=False))
+    return write_text(path, text)
+
+
+def latex_tables(study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float], stat: str) -> str:
+    """The physics table (``tab:{study}-physics``) and the cost table (``tab:{study}-cost``) in LaTeX."""
+    header, body, head = physics_table(study, rows, energies, stat, tex=True)
+    physics = latex_table(header, body, physics_caption(study, rows, energies, stat, tex=True),
+                          f"{study.name}-physics", left=2, head_lines=head, gaps=_gaps(len(rows), len(energies)))
+    cost_header, cost_body = cost_table(rows, tex=True)
+    cost = latex_table(cost_header, cost_body, cost_caption(study, rows, tex=True), f"{study.name}-cost")
+    return physics + "\n" + cost
 
 
 def write_latex(path: str | Path, study: Study, rows: Sequence[dict[str, Any]], energies: Sequence[float],
                 stat: str) -> Path:
-    """A booktabs table (needs ``\\usepackage{booktabs}``) ready to ``\\input`` in a paper."""
-    header, body = _table(study, rows, energies, tex=True)
-    return write_text(path, latex_table(header, body, _caption(study, rows, energies, stat), f"{study.name}-summary"))
+    """Both tables (needs ``\\usepackage{booktabs}``), ready to ``\\input`` in a paper."""
+    return write_text(path, latex_tables(study, rows, energies, stat))

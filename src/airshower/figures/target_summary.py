@@ -4,7 +4,7 @@ For each model and each target it reconstructs (registry order, :mod:`airshower.
 on the nominal test set over all events inside ``evaluation.lg_energy_bins``, all primaries
 (the ``total`` entry of ``per_primary.all`` of the metrics), with bootstrap errors:
 
-* ``unit``, ``events``: the residual's unit as :mod:`airshower.targets` defines it
+* ``label``: the model's display name; ``unit``, ``events``: the residual's unit as :mod:`airshower.targets` defines it
   (``1``: dimensionless, e.g. the relative energy residual E_rec/E_true - 1) and the count;
 * the target's resolution statistics ``std``, ``half68`` (Xmax, lg E, ln A) or ``q68``
   (axis opening angle, core distance) and ``bias`` (mean residual), each with ``<stat>_err``;
@@ -62,6 +62,7 @@ def target_rows(study: Study) -> list[dict[str, Any]]:
             calibration = q.get("calibration") or {}
             rows.append({
                 "model": m.name,
+                "label": m.label,
                 "target": target,
                 "unit": spec.residual_unit,
                 "events": total.get("count"),
@@ -80,16 +81,31 @@ def _true_merit(value: float | None, tex: bool) -> str:
     return plus_minus(value, None, 2, tex)
 
 
-def _table(rows: Sequence[dict[str, Any]], stat: str, tex: bool) -> tuple[list[str], list[list[str]]]:
-    header = ["model", "target", "unit", "statistic", "resolution", "bias", "MF", "MF (true)", "pull width"]
+TEX_STATS = {"std": r"$\sigma$", "half68": r"$\frac{1}{2}w_{68}$", "q68": r"68\%"}
+
+
+def _table(rows: Sequence[dict[str, Any]], stat: str, tex: bool) -> tuple[list[str], list[list[str]], list[int]]:
+    """(header, body, last row of each model) of the Markdown (``tex`` False) or LaTeX table."""
+    if tex:
+        header = ["Model", "Target", "Unit", "Stat.", "Resolution", "Bias", "MF", "MF (true)", "Pull width"]
+    else:
+        header = ["model", "target", "unit", "statistic", "resolution", "bias", "MF", "MF (true)", "pull width"]
     body = []
-    for r in rows:
+    last = []
+    for k, r in enumerate(rows):
         style = residual_style(r["target"])
         res = resolution_stat(r["target"], stat)
         digits = style.digits
-        cells = [r["model"], r["target"], style.unit, res]
+        first = k == 0 or rows[k - 1]["model"] != r["model"]
+        if k + 1 == len(rows) or rows[k + 1]["model"] != r["model"]:
+            last.append(k)
         if tex:
-            cells = [tex_text(r["model"]), tex_text(r["target"]), TEX_UNITS.get(style.unit, style.unit), res]
+            label = tex_text(r["label"]) if first else ""
+            cells = [label, TARGETS[r["target"]].label if "$" in TARGETS[r["target"]].label
+                     else tex_text(TARGETS[r["target"]].label), TEX_UNITS.get(style.unit, tex_text(style.unit)),
+                     TEX_STATS.get(res, tex_text(res))]
+        else:
+            cells = [r["label"], r["target"], style.unit, res]
         cells += [
             plus_minus(r[res], r[f"{res}_err"], digits, tex, style.scale),
             plus_minus(r["bias"], r["bias_err"], digits, tex, style.scale),
@@ -98,18 +114,30 @@ def _table(rows: Sequence[dict[str, Any]], stat: str, tex: bool) -> tuple[list[s
             plus_minus(r["pull_std"], r["pull_std_err"], 2, tex),
         ]
         body.append(cells)
-    return header, body
+    return header, body, last
 
 
-def _caption(study: Study) -> str:
+def _caption(study: Study, tex: bool) -> str:
     edges = study.models[0].metrics[study.nominal]["lg_energy_bins"]
+    nominal = study.dataset_label(study.nominal)
+    if tex:
+        return (
+            rf"Every reconstructed target, study {tex_text(study.name)}, nominal test set ({tex_text(nominal)}), "
+            rf"all primaries, true $\lg(E/\mathrm{{eV}})$ from {edges[0]:g} to {edges[-1]:g}. Resolution: the "
+            r"statistic named of the residual ($\sigma$: standard deviation; $\frac{1}{2}w_{68}$: half-width of "
+            r"the central 68\% interval; 68\%: 68\% quantile of the opening angle of the axis or of the core "
+            r"distance); bias: mean residual; energy: $E_\mathrm{rec}/E_\mathrm{true} - 1$ in percent. MF: merit "
+            r"factor of p and Fe of the reconstructed (true) value. Pull width: standard deviation of "
+            r"$(\mathrm{rec} - \mathrm{true})/\sigma$, 1 for a calibrated uncertainty, empty for a model without "
+            r"one. Errors: bootstrap."
+        )
     return (
-        f"Study '{study.name}', test set '{study.nominal}', all primaries, true lg(E/eV) from {edges[0]:g} to "
-        f"{edges[-1]:g}. Resolution: the statistic named of the residual (std: standard deviation; half68: "
-        "half-width of the central 68% interval; q68: 68% quantile of the axis opening angle or core distance); "
-        "bias: mean residual; energy: E_rec/E_true - 1 in percent. MF: p/Fe merit factor of the reconstructed "
-        "(true) value. Pull width: standard deviation of (rec - true)/sigma, 1 for a calibrated uncertainty, "
-        "empty for a model without one. Errors: bootstrap."
+        f"Every reconstructed target, study '{study.name}', nominal test set ({nominal}), all primaries, true "
+        f"lg(E/eV) from {edges[0]:g} to {edges[-1]:g}. Resolution: the statistic named of the residual (std: "
+        "standard deviation; half68: half-width of the central 68% interval; q68: 68% quantile of the axis "
+        "opening angle or core distance); bias: mean residual; energy: E(rec)/E(true) − 1 in percent. MF: p/Fe "
+        "merit factor of the reconstructed (true) value. Pull width: standard deviation of (rec − true)/σ, 1 for "
+        "a calibrated uncertainty, empty for a model without one. Errors: bootstrap."
     )
 
 
@@ -117,11 +145,11 @@ def write_target_tables(out_dir: str | Path, study: Study, stat: str, stem: str 
     """``{stem}.csv``, ``{stem}.md`` and ``{stem}.tex`` of :func:`target_rows` in ``out_dir``."""
     out_dir = Path(out_dir)
     rows = target_rows(study)
-    md_header, md_body = _table(rows, stat, tex=False)
-    tex_header, tex_body = _table(rows, stat, tex=True)
+    md_header, md_body, _ = _table(rows, stat, tex=False)
+    tex_header, tex_body, last = _table(rows, stat, tex=True)
     return [
         write_csv(out_dir / f"{stem}.csv", rows),
-        write_text(out_dir / f"{stem}.md", markdown_table(md_header, md_body, _caption(study), left=4)),
-        write_text(out_dir / f"{stem}.tex", latex_table(tex_header, tex_body, _caption(study),
-                                                         f"{study.name}-{stem}", left=4)),
+        write_text(out_dir / f"{stem}.md", markdown_table(md_header, md_body, _caption(study, tex=False), left=4)),
+        write_text(out_dir / f"{stem}.tex", latex_table(tex_header, tex_body, _caption(study, tex=True),
+                                                         f"{study.name}-{stem}", left=4, gaps=last)),
     ]

@@ -17,7 +17,8 @@ share one length per event: ``station.<field>`` (observables) and ``mc_station.<
 ==========================  =========  ================================================
 ``event_id``                int64      unique within a dataset
 ``event_t5``                bool       6T5: all six neighbours of the hottest station work
-``station.id``              int32      index into the SD-1500 array (:func:`airshower.detector.array.sd1500`)
+``station.id``              int32      index into the SD-1500 array (:func:`airshower.detector.array.sd1500`);
+                                       a producer's own ids with ``positions: site`` (docs/events-format.md)
 ``station.x/.y/.z``         float32    station position [m] (array frame; z above sea level)
 ``station.signal``          float32    total signal [VEM] (after saturation)
 ``station.start_time``      float64    trace start time [ns], relative to the event's first

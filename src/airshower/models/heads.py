@@ -17,18 +17,13 @@ import torch
 from torch import nn
 
 from airshower.errors import ConfigError
-from airshower.models.hyperparams import Param
+from airshower.models.specs import HEAD_PARAMS  # noqa: F401  (declared without torch; re-exported)
 from airshower.targets import TARGETS, sigma_key
 
 # Range of the predicted log-variance in standardised units: sigma between 0.0067 and 148
 # standard deviations of the training targets (keeps exp() finite under bf16 and the NLL
 # from rewarding a collapse of sigma on a few events).
 LOGVAR_MIN, LOGVAR_MAX = -10.0, 10.0
-
-# the hyperparameter of :class:`RegressionHead` every architecture declares
-HEAD_PARAMS: dict[str, Param] = {
-    "head_hidden": Param([64], "int_list", "widths of the dense layers of the head", 1),
-}
 
 
 def check_targets(targets: Sequence[str], key: str = "training.targets") -> list[str]:

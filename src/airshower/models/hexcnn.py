@@ -19,26 +19,9 @@ from torch import nn
 from airshower.batch import Batch
 from airshower.models.base import AirshowerModel
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.heads import HEAD_PARAMS
 from airshower.models.hexconv import HexConv2d
-from airshower.models.hyperparams import Param
+from airshower.models.specs import ARCHITECTURES, CONV_BODY_PARAMS, READOUTS  # noqa: F401  (re-exported)
 from airshower.models.trace_encoders import ConvTraceEncoder, TraceEncoder
-
-READOUTS = ("flatten", "pool")
-
-CONV_BODY_PARAMS: dict[str, Param] = {
-    "conv_channels": Param([32, 32, 32], "int_list", "output channels of each hexagonal convolution", 1, min_length=1),
-    "kernel_radius": Param(1, "int", "hexagonal rings each convolution covers (1: cell + 6 neighbours)", 1, 5),
-    "readout": Param(
-        "flatten",
-        "str",
-        "flatten: the last feature map of the whole window (keeps where each station sits); "
-        "pool: mean and maximum over the cells holding a station",
-        choices=READOUTS,
-    ),
-    **HEAD_PARAMS,
-    "dropout": Param(0.0, "float", "dropout in the head", 0.0, 0.9),
-}
 
 
 class HexConvBody(nn.Module):
@@ -110,20 +93,9 @@ class HexCNN(StationGridNetwork):
     """
 
     TYPE = "hexcnn"
-    HYPERPARAMETERS = {
-        "trace_channels": Param(
-            [8, 16], "int_list", "channels of the 1D convolutions over each trace", 1, min_length=1
-        ),
-        "trace_kernel": Param(7, "int", "kernel size of the trace convolutions [bins], odd", 1, 31),
-        "trace_features": Param(16, "int", "length of each station's trace code", 1),
-        **CONV_BODY_PARAMS,
-    }
-
-    @classmethod
-    def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
-        if hp["trace_kernel"] % 2 == 0:
-            return [("trace_kernel", "must be odd")]
-        return []
+    # declared in airshower.models.specs (the config check needs no torch), as the rule: odd trace_kernel
+    HYPERPARAMETERS = ARCHITECTURES[TYPE].hyperparameters
+    SUPPORTS_UNCERTAINTY = ARCHITECTURES[TYPE].supports_uncertainty
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)

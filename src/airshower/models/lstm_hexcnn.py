@@ -11,14 +11,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from airshower.models.hexcnn import CONV_BODY_PARAMS, StationGridNetwork
-from airshower.models.hyperparams import Param
+from airshower.models.hexcnn import StationGridNetwork
+from airshower.models.specs import ARCHITECTURES, LSTM_PARAMS  # noqa: F401  (re-exported)
 from airshower.models.trace_encoders import LSTMTraceEncoder
-
-LSTM_PARAMS: dict[str, Param] = {
-    "lstm_hidden": Param(16, "int", "hidden units of the trace LSTM (= length of each station's trace code)", 1),
-    "lstm_layers": Param(1, "int", "stacked LSTM layers", 1, 4),
-}
 
 
 class LSTMHexCNN(StationGridNetwork):
@@ -32,7 +27,9 @@ class LSTMHexCNN(StationGridNetwork):
     """
 
     TYPE = "lstm_hexcnn"
-    HYPERPARAMETERS = {**LSTM_PARAMS, **CONV_BODY_PARAMS}
+    # declared in airshower.models.specs (the config check needs no torch)
+    HYPERPARAMETERS = ARCHITECTURES[TYPE].hyperparameters
+    SUPPORTS_UNCERTAINTY = ARCHITECTURES[TYPE].supports_uncertainty
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)

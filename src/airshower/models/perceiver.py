@@ -31,9 +31,9 @@ from airshower.models.features import (
     trace_input,
     working_mask,
 )
-from airshower.models.hyperparams import Param
 from airshower.models.packing import Packing, pad_groups
-from airshower.models.transformer import TRANSFORMER_PARAMS, CrossAttentionBlock, TransformerBlock, TransformerNetwork
+from airshower.models.specs import ARCHITECTURES
+from airshower.models.transformer import CrossAttentionBlock, TransformerBlock, TransformerNetwork
 
 
 class Perceiver(TransformerNetwork):
@@ -49,12 +49,9 @@ class Perceiver(TransformerNetwork):
     """
 
     TYPE = "perceiver"
-    HYPERPARAMETERS = {
-        "latents": Param(16, "int", "learned latent vectors", 1),
-        "cross_layers": Param(1, "int", "cross-attention + latent self-attention stacks", 1),
-        "self_layers": Param(2, "int", "latent self-attention blocks per stack", 0),
-        **TRANSFORMER_PARAMS,
-    }
+    # declared in airshower.models.specs (the config check needs no torch), as the rule: heads divide dim
+    HYPERPARAMETERS = ARCHITECTURES[TYPE].hyperparameters
+    SUPPORTS_UNCERTAINTY = ARCHITECTURES[TYPE].supports_uncertainty
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)

@@ -39,13 +39,10 @@ from torch import nn
 
 from airshower.batch import Batch
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.hyperparams import Param
 from airshower.models.packing import Packing, pad_groups
+from airshower.models.specs import ARCHITECTURES, CHECKPOINT_AUTO_TOKENS, CHECKPOINT_CHOICES
 from airshower.models.trace_encoders import TraceEncoder
-from airshower.models.transformer import TRANSFORMER_PARAMS, TransformerBlock, TransformerNetwork
-
-CHECKPOINT_CHOICES = ("auto", "on", "off")
-CHECKPOINT_AUTO_TOKENS = 128  # ``auto`` checkpoints the time blocks from this many tokens per trace on
+from airshower.models.transformer import TransformerBlock, TransformerNetwork
 
 
 def use_time_checkpoint(choice: str, n_tokens: int) -> bool:
@@ -141,26 +138,10 @@ class TemporalTransformer(TransformerNetwork):
     """
 
     TYPE = "temporal"
-    HYPERPARAMETERS = {
-        "patch_bins": Param(4, "int", "trace bins per time token (1: one token per bin)", 1),
-        "time_layers": Param(2, "int", "transformer blocks over the time tokens of each trace", 1),
-        "station_layers": Param(2, "int", "transformer blocks over the stations", 1),
-        **TRANSFORMER_PARAMS,
-        "time_checkpoint": Param(
-            "auto",
-            "str",
-            "activation checkpointing of the time blocks (recompute in backward; same results): "
-            f"on, off, or auto (on from {CHECKPOINT_AUTO_TOKENS} time tokens per trace)",
-            choices=CHECKPOINT_CHOICES,
-        ),
-    }
-
-    @classmethod
-    def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
-        out = super().constraints(hp, grid_size, trace_bins)
-        if hp["patch_bins"] > trace_bins:
-            out.append(("patch_bins", f"must be <= the trace length {trace_bins}"))
-        return out
+    # declared in airshower.models.specs (the config check needs no torch), as the rules:
+    # heads divide dim, patch_bins <= the trace length
+    HYPERPARAMETERS = ARCHITECTURES[TYPE].hyperparameters
+    SUPPORTS_UNCERTAINTY = ARCHITECTURES[TYPE].supports_uncertainty
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)

@@ -22,10 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from airshower.models.base import AirshowerModel
-from airshower.models.heads import HEAD_PARAMS
-from airshower.models.hyperparams import Param
-
-ATTENTION_MODES = ("fused", "materialized")
+from airshower.models.specs import ATTENTION_MODES, TRANSFORMER_PARAMS, heads_divide_dim  # noqa: F401  (re-exported)
 
 
 def attention(
@@ -153,36 +150,10 @@ def masked_mean(x: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
     return (x * w).sum(dim=1) / w.sum(dim=1).clamp_min(1.0)
 
 
-TRANSFORMER_PARAMS: dict[str, Param] = {
-    "dim": Param(32, "int", "token width", 8),
-    "heads": Param(4, "int", "attention heads (must divide dim)", 1),
-    "mlp_ratio": Param(2.0, "float", "hidden width of each MLP / dim", 0.25, 16.0),
-    "dropout": Param(0.0, "float", "dropout in attention, MLPs and head", 0.0, 0.9),
-    "attention": Param(
-        "fused",
-        "str",
-        "fused: torch scaled_dot_product_attention (flash / memory-efficient kernels); "
-        "materialized: explicit softmax(QK^T/sqrt(d))V (reference)",
-        choices=ATTENTION_MODES,
-    ),
-    **HEAD_PARAMS,
-}
-
-
-def heads_divide_dim(hp: dict[str, Any]) -> list[tuple[str, str]]:
-    """The rule every transformer here shares: dim % heads == 0."""
-    if hp["dim"] % hp["heads"]:
-        return [("heads", f"must divide dim = {hp['dim']}")]
-    return []
-
-
 class TransformerNetwork(AirshowerModel):
-    """What the transformer networks share: :data:`TRANSFORMER_PARAMS` and its rule
-    (:func:`heads_divide_dim`), and the class-token stack of ``vit`` and ``temporal``."""
-
-    @classmethod
-    def constraints(cls, hp: dict[str, Any], grid_size: int, trace_bins: int) -> list[tuple[str, str]]:
-        return heads_divide_dim(hp)
+    """What the transformer networks share: :data:`~airshower.models.specs.TRANSFORMER_PARAMS`
+    and its rule (:func:`~airshower.models.specs.heads_divide_dim`; both declared in
+    :mod:`airshower.models.specs`), and the class-token stack of ``vit`` and ``temporal``."""
 
     def _build_class_token_stack(self, dim: int, depth: int, hp: dict[str, Any]) -> None:
         """A learned class token, ``depth`` transformer blocks, a final LayerNorm and the regression head.

@@ -27,11 +27,10 @@ from torch import nn
 
 from airshower.batch import Batch
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.hyperparams import Param
-from airshower.models.lstm_hexcnn import LSTM_PARAMS
 from airshower.models.packing import Packing, pad_groups
+from airshower.models.specs import ARCHITECTURES
 from airshower.models.trace_encoders import LSTMTraceEncoder
-from airshower.models.transformer import TRANSFORMER_PARAMS, TransformerNetwork, masked_mean
+from airshower.models.transformer import TransformerNetwork, masked_mean
 
 POSITION_COLUMNS = slice(1, 4)  # (x, y, z) / 1500 m in station_features
 
@@ -48,19 +47,9 @@ class SpatialViT(TransformerNetwork):
     """
 
     TYPE = "vit"
-    HYPERPARAMETERS = {
-        **LSTM_PARAMS,
-        "tokens": Param(
-            "window",
-            "str",
-            "window: one token per cell (patch size 1, learned position embedding); "
-            "stations: one token per station + key-padding mask, position from its coordinates",
-            choices=("window", "stations"),
-        ),
-        "pool": Param("cls", "str", "readout: class token or mean over station tokens", choices=("cls", "mean")),
-        "depth": Param(2, "int", "transformer blocks", 1),
-        **TRANSFORMER_PARAMS,
-    }
+    # declared in airshower.models.specs (the config check needs no torch), as the rule: heads divide dim
+    HYPERPARAMETERS = ARCHITECTURES[TYPE].hyperparameters
+    SUPPORTS_UNCERTAINTY = ARCHITECTURES[TYPE].supports_uncertainty
 
     def __init__(self, grid_size: int, trace_bins: int, targets: Sequence[str], **hp: Any) -> None:
         super().__init__(grid_size, trace_bins, targets, **hp)

@@ -5,6 +5,8 @@
 ==================  ===============================================================  =======
 ``simulate``        the simulator's shards, ``data/{study}/sim/{dataset}/{shard}.root``  yes
 ``files``           events files in the ROOT contract, ``paths``: files or globs      either
+                    (``positions: site``: own station ids and site coordinates, fitted
+                    onto the lattice)
 ``auger_opendata``  the Auger open data: per-event JSON files (``paths``) and the      no
                     summary CSV of hybrid events (``summary``: FD Xmax as reference)
 ==================  ===============================================================  =======

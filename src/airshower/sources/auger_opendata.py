@@ -87,7 +87,8 @@ Choices
 * **Array**: the release's JSON files carry station positions per event; the station list of
   the release (``sdMap.csv``, UTM, [A]) is in another frame and archive, so the array is built
   from the union of the stations read in the dataset's files (each at its median position over
-  the files), with :func:`~airshower.detector.positions.fit_lattice`. Consequence: a station
+  the files), with :func:`~airshower.detector.positions.fit_sightings`; each event's stations
+  are checked against it (:meth:`~airshower.detector.positions.LatticeFit.place`). Consequence: a station
   that never appears in the dataset is no station of the array (its cell reads as absent, not
   silent), which matters only for small subsets of the release. Two station ids in one cell
   (replaced stations, twin stations) become one array station (``shared_cells="merge"``);
@@ -122,7 +123,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from airshower.detector.array import Array
-from airshower.detector.positions import DEFAULT_TOLERANCE_M, LatticeError, LatticeFit, fit_lattice
+from airshower.detector.positions import DEFAULT_TOLERANCE_M, LatticeError, LatticeFit, fit_sightings
 from airshower.errors import ConfigError, InputFileError
 from airshower.hexgrid import neighbours
 from airshower.io.events import STATION_FIELDS, StationChunk
@@ -465,21 +466,10 @@ class AugerOpenDataSource(EventSource):
 
     def _on_lattice(self, event: _Event, path: Path, lattice: LatticeFit) -> _Event:
         """Check the stations against the lattice; merge stations of one cell (the lower real id stays)."""
-        where = f"{path}: event {event.event_id}"
-        index = lattice.indices(event.ids)
-        unknown = np.flatnonzero(index < 0)
-        if unknown.size:  # cannot happen for files of the dataset: the array holds all their stations
-            raise InputFileError(f"{where}: station {int(event.ids[unknown[0]])} is not on the dataset's array")
-        q, r, offset = lattice.node_offset(event.x, event.y)
-        arr = lattice.array
-        moved = np.flatnonzero((q != arr.q[index]) | (r != arr.r[index]) | (offset > self.tolerance_m))
-        if moved.size:
-            s = int(moved[0])
-            raise InputFileError(
-                f"{where}, station {int(event.ids[s])}: at ({event.x[s]:.0f}, {event.y[s]:.0f}) m it lies "
-                f"{offset[s]:.0f} m from the lattice node of cell ({int(q[s])}, {int(r[s])}); the dataset puts it in "
-                f"cell ({int(arr.q[index[s]])}, {int(arr.r[index[s]])}) (tolerance {self.tolerance_m:.0f} m)"
-            )
+        try:  # an unknown id cannot happen for files of the dataset: the array holds all their stations
+            index = lattice.place(event.ids, event.x, event.y, self.tolerance_m).index
+        except LatticeError as exc:
+            raise InputFileError(f"{path}: event {event.event_id}, {exc}") from exc
         order = np.lexsort((event.ids, index))
         keep = order[np.r_[True, index[order][1:] != index[order][:-1]]]
         if keep.size < event.ids.size:
@@ -514,15 +504,10 @@ class AugerOpenDataSource(EventSource):
             raise InputFileError(
                 f"{self.event_files[0].parent}: none of the {len(self.event_files)} files holds an SD-1500 event"
             )
-        ids = np.concatenate([p[0] for p in parts])
-        xyz = np.stack([np.concatenate([p[i] for p in parts]) for i in (1, 2, 3)], axis=1)
-        order = np.argsort(ids, kind="stable")
-        uniq, starts = np.unique(ids[order], return_index=True)
-        median = np.stack([np.median(block, axis=0) for block in np.split(xyz[order], starts[1:])])
+        ids, x, y, z = (np.concatenate([p[i] for p in parts]) for i in range(4))
         try:
-            self._lattice = fit_lattice(
-                uniq, median[:, 0], median[:, 1], median[:, 2] + SITE_ALTITUDE_M,
-                tolerance_m=self.tolerance_m, shared_cells=self.shared_cells,
+            self._lattice = fit_sightings(
+                ids, x, y, z + SITE_ALTITUDE_M, tolerance_m=self.tolerance_m, shared_cells=self.shared_cells
             )
         except LatticeError as exc:
             files = sorted({str(self.event_files[first_file[s]]) for s in exc.station_ids if s in first_file})

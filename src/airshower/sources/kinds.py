@@ -16,7 +16,7 @@ BUILT_IN = ("simulate", "files", "auger_opendata")
 # kind -> the keys of a dataset entry it reads besides `source`
 OPTIONS: dict[str, tuple[str, ...]] = {
     "simulate": ("events", "shards", "seed", "simulation"),
-    "files": ("paths",),
+    "files": ("paths", "positions", "position_tolerance_m"),
     "auger_opendata": ("paths", "summary", "position_tolerance_m"),
 }
 # kinds whose events carry no Monte-Carlo truth (measured data): reconstructed, never trained or evaluated on

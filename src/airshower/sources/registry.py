@@ -12,12 +12,14 @@ import importlib
 import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from airshower import layout
 from airshower.errors import ConfigError
-from airshower.sources.base import EventSource
 from airshower.sources.kinds import BUILT_IN, OPTIONS, source_kind
+
+if TYPE_CHECKING:  # the interface imports numpy: listing a dataset's files (the workflow, planning) needs none
+    from airshower.sources.base import EventSource
 
 # kind -> its EventSource subclass, as "module:Class" (imported on use, so that reading one
 # kind never imports another's dependencies) or the class itself (registered at run time)
@@ -35,6 +37,8 @@ def register(cls: type[EventSource]) -> None:
     a source meant for the workflow goes into :data:`CLASSES`, :data:`airshower.sources.kinds.OPTIONS`
     and that file's enum instead.
     """
+    from airshower.sources.base import EventSource
+
     if not (isinstance(cls, type) and issubclass(cls, EventSource)):
         raise TypeError(f"register: {cls!r} is not an EventSource subclass")
     CLASSES[cls.kind] = cls
