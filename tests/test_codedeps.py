@@ -53,6 +53,17 @@ def test_train_runs_no_figure_code(repo: Path) -> None:
     assert not [f for f in files if "/figures/" in f]
 
 
+@pytest.mark.parametrize("command", ["simulate", "convert", "evaluate", "figures"])
+def test_stages_without_a_network_list_no_model_code(repo: Path, command: str) -> None:
+    """The architectures' hyperparameter tables (airshower.models.specs) belong to the stages that build networks."""
+    assert not [f for f in stage(repo, command) if "/models/" in f]
+
+
+def test_the_networks_stages_list_the_hyperparameter_tables(repo: Path) -> None:
+    for command in ("train", "predict", "reconstruct"):
+        assert "src/airshower/models/specs.py" in stage(repo, command), command
+
+
 def test_an_excluded_subtree_is_not_followed(repo: Path) -> None:
     """`airshower simulate` imports the validation figures only under --validate: the simulate rule excludes them."""
     assert "src/airshower/figures/validation.py" in stage(repo, "simulate")  # a function-level import

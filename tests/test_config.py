@@ -162,3 +162,32 @@ def test_shipped_model_entries_pass_the_load_time_check(repo: Path) -> None:
     for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
                  "tests/config/config.yaml"):
         check_model_entries(load_config(repo / name), source=name)
+
+
+def test_display_labels_and_figure_style_are_config_keys() -> None:
+    """`label` of a model or a dataset (of any source) and `figures.style` / `figures.usetex`."""
+    from airshower.models.registry import build_model, check_model_entries
+
+    cfg = validate_config({
+        "models": {"cnn": {"type": "hexcnn", "label": "Hex CNN (AixNet)"}},
+        "datasets": {"train": {"events": 10, "seed": 1, "label": "training"},
+                     "test": {"events": 10, "seed": 2, "simulation": {"muon_scale": 1.33}, "label": "muons x1.33"},
+                     "mine": {"source": "files", "paths": ["a.root"], "label": "my showers"}},
+        "figures": {"style": "journal", "usetex": True},
+    })
+    assert cfg["models"]["cnn"]["label"] == "Hex CNN (AixNet)"
+    assert cfg["datasets"]["mine"]["label"] == "my showers"
+    assert validate_config({})["figures"]["style"] == "default"
+    assert validate_config({})["figures"]["usetex"] is False
+    # the label is not a hyperparameter: the registry takes the entry as it is
+    check_model_entries(cfg, source="study.yaml")
+    assert build_model("cnn", cfg["models"]["cnn"], 7, 16, ["xmax"]) is not None
+    for raw, words in (
+        ({"figures": {"style": "fancy"}}, ["figures.style", "fancy", "journal"]),
+        ({"models": {"cnn": {"type": "hexcnn", "label": ""}}}, ["models.cnn.label"]),
+        ({"datasets": {"train": {"events": 10, "seed": 1, "label": 3}}}, ["datasets.train.label", "string"]),
+    ):
+        with pytest.raises(ConfigError) as info:
+            validate_config(raw)
+        for word in words:
+            assert word in str(info.value), str(info.value)

@@ -376,10 +376,9 @@ def test_workflow_environment_installs_the_package(env_file: Path, tmp_path: Pat
 
 def test_workflow_sets_airshower_root(repo: Path, tmp_path: Path) -> None:
     """What the post-deploy scripts read: the checkout whose workflow runs (any working directory)."""
-    (tmp_path / "Snakefile").write_text(
-        "from snakemake.utils import validate\n"
+    (tmp_path / "Snakefile").write_text(  # as workflow/Snakefile: validate.smk, then common.smk
         f"configfile: {str(repo / 'tests/config/config.yaml')!r}\n"
-        f"validate(config, {str(repo / 'workflow/schemas/config.schema.yaml')!r}, set_default=True)\n"
+        f"include: {str(repo / 'workflow/rules/validate.smk')!r}\n"
         f"include: {str(repo / 'workflow/rules/common.smk')!r}\n"
         "rule probe:\n"
         "    output: 'root.txt'\n"

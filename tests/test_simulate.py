@@ -175,5 +175,60 @@ def test_cli_validation_figures(tmp_path: Path) -> None:
                    "--validate-events", "150"])
     assert rc == 0
     names = {p.name for p in out.iterdir()}
-    for stem in ("xmax_distributions", "ldf", "muon_fraction", "trace_shapes", "event_footprint"):
+    for stem in ("xmax_distributions", "ldf", "muon_fraction", "trace_shapes", "event_footprint", "trigger_efficiency",
+                 "hadronic_models"):
         assert {f"{stem}.pdf", f"{stem}.png"} <= names
+
+
+def test_written_events_pass_t3_and_carry_6t5(tmp_path: Path) -> None:
+    """Every written event passes a T3 configuration (recomputed from its stored traces), and the
+    6T5 flag is set for most but not all of them (the array edge and dead stations; ~14% fail)."""
+    from airshower.detector.tank import electronics
+    from airshower.detector.trigger import station_trigger, t3_trigger
+
+    sim = _sim_cfg(lg_energy=[18.5, 20.0], dead_fraction=0.01, chunk_events=300)
+    simulate.simulate_shard(sim, 300, seed=3, shard=0, output=tmp_path / "a.root")
+    ev = read_events(tmp_path / "a.root")
+    trig = np.asarray(ak.flatten(ev.station.triggered))
+    traces = ak.to_numpy(ak.flatten(ev.station_trace, axis=1))[trig]
+    event = np.repeat(np.arange(len(ev)), ak.num(ev.station.id).to_numpy())[trig]
+    station = np.asarray(ak.flatten(ev.station.id))[trig]
+    th, tot = station_trigger(traces, electronics("ub"))
+    assert np.all(th | tot)
+    tot_mode, four_mode = t3_trigger(event, station, tot, len(ev))
+    assert np.all(tot_mode | four_mode)
+    t5 = np.asarray(ev.event_t5)
+    assert 0.7 < t5.mean() < 0.97
+
+
+def test_hadronic_model_and_data_factor_reach_the_showers(tmp_path: Path) -> None:
+    """QGSJetII-04 showers carry 1.33/1.61 of the EPOS-LHC muons (PRL 117, 192001); mc_muon_scale holds
+    the data/simulation factor at each event's energy (energy dependent when given as a mapping)."""
+    n = 120
+    files = {}
+    for name, override in {"epos": {}, "qgs": {"hadronic_model": "QGSJetII-04"},
+                           "scaled": {"muon_scale": {"value": 1.33, "lg_energy_ref": 19.0, "slope": 0.1}}}.items():
+        files[name] = read_events(simulate.simulate_shard(_sim_cfg(**override), n, seed=9, shard=0,
+                                                          output=tmp_path / f"{name}.root")["output"])
+    def mean_ln_rmu_p(ev: Any) -> float:
+        mass = np.asarray(ev.mc_mass)
+        ln_rmu = np.log(np.asarray(ev.mc_rmu)) - np.log(1.35) / np.log(56) * np.log(mass)
+        return float(ln_rmu.mean())
+    assert np.exp(mean_ln_rmu_p(files["qgs"]) - mean_ln_rmu_p(files["epos"])) == pytest.approx(1.33 / 1.61, rel=0.05)
+    scaled = files["scaled"]
+    lg = np.log10(np.asarray(scaled.mc_energy))
+    np.testing.assert_allclose(np.asarray(scaled.mc_muon_scale), 1.33 * 10 ** (0.1 * (lg - 19.0)), rtol=1e-5)
+    np.testing.assert_allclose(np.asarray(files["epos"].mc_muon_scale), 1.0)
+    with pytest.raises(ConfigError, match="muon_scale"):
+        simulate.check_settings(_sim_cfg(muon_scale={"value": 1.3, "offset": 1}))
+
+
+def test_trigger_flags_turn_on() -> None:
+    """The T3 efficiency of thrown events rises from ~0 at 10^17.5 eV to 1 above 10^19 eV (the
+    SD-1500 is fully efficient above 3 EeV, NIM A 613 (2010) 29); 6T5 only removes events."""
+    flags = simulate.trigger_flags(_sim_cfg(chunk_events=400), 800, seed=4, lg_energy=(17.5, 20.0))
+    low, high = flags["lg_energy"] < 17.8, flags["lg_energy"] > 19.0
+    assert flags["t3"][low].mean() < 0.3
+    assert flags["t3"][high].mean() > 0.97
+    assert np.all(flags["t3"] == (flags["t3_tot"] | flags["t3_4c4"]))
+    assert not np.any(flags["t5"] & ~flags["t3"])

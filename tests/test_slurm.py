@@ -61,9 +61,8 @@ EXPECTED = {
 def _probe_snakefile(repo: Path) -> str:
     """A workflow with the real common.smk and a rule that uses launcher() as train.smk should."""
     return f"""
-from snakemake.utils import validate
 configfile: {str(repo / "tests/config/config.yaml")!r}
-validate(config, {str(repo / "workflow/schemas/config.schema.yaml")!r}, set_default=True)
+include: {str(repo / "workflow/rules/validate.smk")!r}
 include: {str(repo / "workflow/rules/common.smk")!r}
 CASES = {json.dumps(CASES)}
 

@@ -13,22 +13,27 @@ import re
 import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 import yaml
 
 SNAKEMAKE = str(Path(sys.executable).with_name("snakemake"))
-# what a study folder holds of the checkout: the workflow, the package it reads, the configs
-CHECKOUT = ("workflow", "src", "config")
+# what a study folder holds of the checkout: the workflow, the package it reads, the configs,
+# and the root's Snakefile and profiles/default (a link to workflow/profiles/default)
+CHECKOUT = ("workflow", "src", "config", "Snakefile", "profiles")
 PARAMETERS = Path("src/airshower/resources/sd_parameters.json")
 
 
 def copy_checkout(repo: Path, dest: Path) -> Path:
     """A copy of the parts of the checkout the workflow needs, in ``dest`` (links kept as links)."""
     for name in CHECKOUT:
-        shutil.copytree(repo / name, dest / name, symlinks=True,
-                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        if (repo / name).is_file():
+            shutil.copy2(repo / name, dest / name)
+        else:
+            shutil.copytree(repo / name, dest / name, symlinks=True,
+                            ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
     return dest
 
 
@@ -166,6 +171,14 @@ def test_a_figure_setting_reruns_only_the_figures(repo: Path, tiny_run: Path) ->
     assert planned_jobs(repo, tiny_run, config=name) == {"figures": 1, "all": 1}
 
 
+def test_display_labels_rerun_only_the_figures(repo: Path, tiny_run: Path) -> None:
+    def relabel(cfg: dict) -> None:
+        cfg["models"]["cnn"]["label"] = "Hexagonal CNN"
+        cfg["datasets"]["test_qgsjet"]["label"] = "QGSJet-II.04 showers"
+
+    assert planned_jobs(repo, tiny_run, config=changed(tiny_run, relabel)) == {"figures": 1, "all": 1}
+
+
 def test_an_evaluation_setting_reruns_metrics_and_figures(repo: Path, tiny_run: Path) -> None:
     name = changed(tiny_run, lambda c: c["evaluation"].update(bootstrap=25))
     assert planned_jobs(repo, tiny_run, config=name) == {"evaluate": 4, "figures": 1, "all": 1}
@@ -281,29 +294,175 @@ def test_a_misspelt_training_override_stops_the_dry_run(repo: Path, tmp_path: Pa
     assert "'models.cnn.training'" in out and "'epoch' was unexpected" in out and "epochs" in out, out
 
 
-def test_rules_list_their_code_relative_and_derived(repo: Path, tmp_path: Path) -> None:
-    """A dry run of a fresh study: each rule's code inputs are relative paths from the stage's
-    imports (simulate reads the physics numbers, train no figure code)."""
-    copy_checkout(repo, tmp_path)
-    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
-    proc = snakemake(repo, tmp_path, "--dry-run")
+def rule_inputs(repo: Path, workdir: Path) -> dict[str, set[str]]:
+    """Rule -> its input files, from ``snakemake --filegraph`` (a job's line shows its rule's
+    ``message:``, not the inputs)."""
+    proc = snakemake(repo, workdir, "--filegraph")
     assert proc.returncode == 0, proc.stderr
     inputs: dict[str, set[str]] = {}
-    rule = ""
-    for line in proc.stdout.splitlines():
-        if line.startswith("rule ") or line.startswith("localrule "):
-            rule = line.split()[1].rstrip(":")
-        elif line.strip().startswith("input:"):
-            inputs.setdefault(rule, set()).update(line.split(":", 1)[1].strip().split(", "))
+    for node in proc.stdout.split("label=<<table")[1:]:
+        rule = re.search(r'<font point-size="18">([^<]+)</font>', node).group(1)
+        listed = node.split("output &rarr;")[0]
+        inputs.setdefault(rule, set()).update(re.findall(r'<font face="monospace">([^<]+)</font>', listed))
+    return inputs
+
+
+def test_rules_list_their_code_relative_and_derived(repo: Path, tmp_path: Path) -> None:
+    """A fresh study: each rule's code inputs are relative paths from the stage's imports
+    (simulate reads the physics numbers, train no figure code)."""
+    copy_checkout(repo, tmp_path)
+    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
+    inputs = rule_inputs(repo, tmp_path)
     code = {r: {f for f in files if "src/airshower" in f} for r, files in inputs.items()}
     assert all(not f.startswith("/") and f.startswith("src/airshower/") for files in code.values() for f in files)
     assert str(PARAMETERS) in code["simulate"] and str(PARAMETERS) in code["validate_simulation"]
     assert "src/airshower/figures/validation.py" in code["validate_simulation"]
     assert not [f for f in code["simulate"] | code["train"] if "/figures/" in f]
+    assert not [f for f in code["simulate"] if "/models/" in f]  # the hyperparameter tables are the train stage's
     assert "src/airshower/models/registry.py" in code["predict"]
+    assert "src/airshower/models/specs.py" in code["train"]
     assert all("src/airshower/cli.py" in code[r] for r in ("simulate", "convert", "train", "predict", "evaluate", "figures"))
     # each study's data in its own folder
     assert any(f.startswith("data/tiny/tensors/") for f in inputs["train"])
+
+
+def test_jobs_print_one_line_each(repo: Path, tmp_path: Path) -> None:
+    """The console of a run: per job its rule's `message:` (what, where to, its log), not ~40 source
+    paths and the stage's config as JSON (the default profile prints no shell commands)."""
+    copy_checkout(repo, tmp_path)
+    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
+    proc = snakemake(repo, tmp_path, "--dry-run")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(re.fullmatch(r"Job \d+: train cnn on data/tiny/tensors/train.h5 -> results/tiny/models/cnn "
+                            r"\(epochs, loss, ETA: logs/tiny/train/cnn.log\)", line) for line in lines), proc.stdout
+    assert any(line.endswith(": simulate train, shard 0 -> data/tiny/sim/train/0.root (log: logs/tiny/simulate/train/0.log)")
+               for line in lines), proc.stdout
+    assert "src/airshower" not in proc.stdout and "--config-json" not in proc.stdout
+    assert len(proc.stdout) < 12_000, len(proc.stdout)  # 20 jobs
+
+
+def snakemake_alone(workdir: Path, *args: str) -> subprocess.CompletedProcess:
+    """Snakemake in ``workdir`` in a Python that has Snakemake and its own dependencies only: numpy,
+    torch, h5py, matplotlib, awkward and uproot cannot be imported, nor an installed airshower
+    (only that of the checkout in ``workdir``, which the workflow puts on sys.path itself)."""
+    code = textwrap.dedent(f"""
+        import importlib.abc, importlib.machinery, pkgutil, sys
+        from pathlib import Path
+
+        BLOCKED = {NOT_SNAKEMAKE!r}
+        CHECKOUT_SRC = Path({str(workdir / "src")!r}).resolve()
+
+        class OnlySnakemake(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path=None, target=None):
+                top = name.partition(".")[0]
+                if top in BLOCKED:
+                    raise ImportError(f"no module named {{name!r}} (not installed here)")
+                if name == "airshower":  # only the checkout's sources, not the venv's install
+                    here = [p for p in sys.path if p and Path(p).resolve() == CHECKOUT_SRC]
+                    spec = importlib.machinery.PathFinder.find_spec(name, here) if here else None
+                    if spec is None:
+                        raise ImportError("no module named 'airshower' (not installed here)")
+                    return spec
+                return None
+
+        sys.meta_path.insert(0, OnlySnakemake())
+        # Snakemake loads every executor plugin installed; the SLURM one (the .[workflow] extra,
+        # not Snakemake's own) imports pandas and numpy
+        _iter = pkgutil.iter_modules
+        pkgutil.iter_modules = lambda *a, **k: (
+            m for m in _iter(*a, **k) if not m.name.startswith("snakemake_executor_plugin_slurm")
+        )
+        from snakemake.cli import main
+        main({list(args)!r})
+    """)
+    return subprocess.run([sys.executable, "-c", code], cwd=workdir, capture_output=True, text=True, check=False)
+
+
+NOT_SNAKEMAKE = ("numpy", "torch", "h5py", "matplotlib", "awkward", "uproot")
+
+
+def test_a_dry_run_needs_snakemake_alone(repo: Path, tmp_path: Path) -> None:
+    """Planning imports no torch, numpy, h5py, matplotlib, awkward or uproot, and finds the package
+    in its own checkout when it is not installed (snakemake from pipx or its own conda env)."""
+    copy_checkout(repo, tmp_path)
+    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
+    proc = snakemake_alone(tmp_path, "--snakefile", "workflow/Snakefile", "--configfile", "config.yaml",
+                           "--cores", "2", "--dry-run")
+    assert proc.returncode == 0, proc.stderr[-3000:] + proc.stdout[-3000:]
+    assert "Job stats:" in proc.stdout and "total                     20" in proc.stdout, proc.stdout[-2000:]
+    # and a model's misspelt hyperparameter is still caught there (the torch-free tables)
+    cfg = yaml.safe_load((tmp_path / "config.yaml").read_text())
+    cfg["models"]["tvit"]["dept"] = 3
+    (tmp_path / "typo.yaml").write_text(yaml.safe_dump(cfg))
+    proc = snakemake_alone(tmp_path, "--snakefile", "workflow/Snakefile", "--configfile", "typo.yaml",
+                           "--cores", "2", "--dry-run")
+    assert proc.returncode != 0 and "models.tvit.dept: unknown hyperparameter" in proc.stdout + proc.stderr
+
+
+def test_snakemake_from_the_repository_root_runs_the_study(repo: Path, tmp_path: Path) -> None:
+    """The root's Snakefile includes workflow/Snakefile: `rule all` stays the default target, the
+    default profile is read, and --configfile chooses the study (README)."""
+    copy_checkout(repo, tmp_path)
+    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
+    run = lambda *args: subprocess.run(  # noqa: E731
+        [SNAKEMAKE, "--cores", "2", "--dry-run", *args], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    proc = run("--configfile", "config.yaml")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert f"Snakefile: {tmp_path / 'Snakefile'}" in out
+    assert "workflow specific profile profiles/default" in out
+    assert planned_from(out) == EVERYTHING
+    proc = run()  # the default study, config/config.yaml
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    jobs = planned_from(proc.stdout + proc.stderr)
+    assert jobs["all"] == 1 and jobs["figures"] == 1 and jobs["train"] == len(
+        yaml.safe_load((repo / "config/config.yaml").read_text())["models"]
+    )
+
+
+def planned_from(text: str) -> dict[str, int]:
+    """Rule -> jobs of the (first) "Job stats" table of a dry run's output."""
+    jobs: dict[str, int] = {}
+    for line in text.split("Job stats:", 1)[1].splitlines()[3:]:
+        match = re.match(r"^([A-Za-z_]\w*)\s+(\d+)\s*$", line.strip())
+        if not match:
+            break
+        if match.group(1) != "total":
+            jobs[match.group(1)] = int(match.group(2))
+    return jobs
+
+
+def test_nested_config_values_on_the_command_line_keep_their_type(repo: Path, tmp_path: Path) -> None:
+    """Snakemake reads the values inside `--config key='{...}'` as strings; the workflow takes them
+    as the schema's types, so `epochs: 7` trains 7 epochs instead of failing."""
+    copy_checkout(repo, tmp_path)
+    shutil.copy(repo / "tests/config/config.yaml", tmp_path / "config.yaml")
+    proc = snakemake(repo, tmp_path, "--dry-run", "--printshellcmds", "--config", "training={epochs: 7}",
+                     "evaluation={bootstrap: 50, lg_energy_bins: [19, 19.5, 20]}",
+                     "models={cnn: {conv_channels: [8, 4], training: {batch_size: 16}}}")
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    train = [line for line in proc.stdout.splitlines() if "airshower train" in line]
+    assert len(train) == 2 and all('"epochs": 7' in line for line in train), train
+    cnn = next(line for line in train if "--model cnn" in line)
+    assert '"conv_channels": [8, 4]' in cnn and '"training": {"batch_size": 16}' in cnn
+    evaluate = [line for line in proc.stdout.splitlines() if "airshower evaluate" in line]
+    assert evaluate and all('"bootstrap": 50' in line and '"lg_energy_bins": [19, 19.5, 20]' in line
+                            for line in evaluate)
+    # a value of the wrong type stays an error
+    proc = snakemake(repo, tmp_path, "--dry-run", "--config", "training={epochs: seven}")
+    assert proc.returncode != 0 and "'training.epochs': 'seven' is not of type 'integer'" in proc.stdout + proc.stderr
+
+
+SNAKEFMT = Path(sys.executable).with_name("snakefmt")
+
+
+@pytest.mark.skipif(not SNAKEFMT.exists(), reason="snakefmt not installed (pip install -e '.[test]')")
+def test_the_workflow_is_formatted_with_snakefmt(repo: Path) -> None:
+    proc = subprocess.run([str(SNAKEFMT), "--check", "workflow/", "Snakefile"], cwd=repo, capture_output=True,
+                          text=True, check=False)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_one_figure_as_a_target(repo: Path, tiny_run: Path) -> None:
@@ -317,3 +476,10 @@ def test_report_holds_every_figure(repo: Path, tiny_run: Path) -> None:
     proc = snakemake(repo, tiny_run, "--report", str(report))
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert report.stat().st_size > 10_000
+    html = report.read_text(errors="replace")
+    # the description of the workflow (workflow/report/workflow.rst), the paper figures, the
+    # simulation's validation figures (a directory output) and the summary tables
+    assert "One Snakemake rule per stage" in html or "one Snakemake rule per stage" in html
+    for name in ("headline.png", "example_event.png", "xmax_2d_tvit.png", "muon_fraction.png", "ldf.png",
+                 "event_footprint.png", "summary.csv", "targets.csv"):
+        assert name in html, name

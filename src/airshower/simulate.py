@@ -3,15 +3,19 @@
 One event, step by step (``docs/physics.md``):
 
 1. primary (A, E, direction) and core (:mod:`airshower.physics.primaries`);
-2. Xmax from the generalised Gumbel of the hadronic model (:mod:`~airshower.physics.xmax`);
-3. muon content Rmu (:mod:`~airshower.physics.muons`);
+2-3. per shower, coherently for the hadronic model (:mod:`~airshower.physics.showers`): Xmax
+   from its generalised Gumbel (:mod:`~airshower.physics.xmax`), the muon content Rmu of the
+   model times the data/simulation factor ``muon_scale``, correlated with Xmax
+   (:mod:`~airshower.physics.muons`), and the shower's fluctuations of the EM signal, the
+   lateral slopes and the arrival-time scale;
 4. geometry: for every station near the core, the distance r to the axis and the DX of
    its projection on the axis (:mod:`~airshower.physics.atmosphere`);
 5. expected signal of each component (:mod:`~airshower.physics.signals`);
 6-8. particles, arrival times, pulses, electronics and station triggers
    (:mod:`airshower.detector.station`, :mod:`~airshower.detector.trigger`); front time =
    plane front + curved-front delay (de Mauro Rc with scatter) + per-station jitter;
-9. events passing the compact-triplet trigger are written with
+9. events passing the T3 event trigger (ToT-2C1&3C2 or 2C1&3C2&4C4,
+   :func:`airshower.detector.trigger.t3_trigger`) are written with
    :class:`airshower.io.events.EventWriter`: triggered stations and dead stations within
    ``DEAD_RECORD_RADIUS_M`` of the core, plus the Monte-Carlo truth in ``mc_`` fields.
 
@@ -41,7 +45,7 @@ from airshower.detector.array import ALTITUDE_M, Array, sd1500
 from airshower.detector.footprint import candidate_offsets
 from airshower.detector.station import station_traces
 from airshower.detector.tank import Electronics, electronics
-from airshower.detector.trigger import compact_triplet, minimum_trigger_signal, six_t5, station_trigger
+from airshower.detector.trigger import minimum_trigger_signal, six_t5, station_trigger, t3_trigger
 from airshower.errors import ConfigError
 from airshower.hexgrid import SPACING_M
 from airshower.io.events import (
@@ -55,8 +59,9 @@ from airshower.io.events import (
 )
 from airshower.io.files import require_writable
 from airshower.physics.atmosphere import vertical_depth
-from airshower.physics.muons import sample_rmu
+from airshower.physics.muons import check_muon_scale
 from airshower.physics.primaries import axis_vector, primary_fractions, sample_in_hexagon, sample_primaries
+from airshower.physics.showers import sample_showers
 from airshower.physics.signals import COMPONENTS, expected_signals
 from airshower.physics.timing import (
     C_M_PER_NS,
@@ -66,7 +71,6 @@ from airshower.physics.timing import (
     start_time_extra_sigma,
 )
 from airshower.physics.xmax import HADRONIC_MODELS as XMAX_MODELS
-from airshower.physics.xmax import sample_xmax
 
 MAX_ZENITH_DEG = 65.0  # the universality and time-template parametrisations end near 60 deg
 CANDIDATE_RADIUS_M = DEAD_RECORD_RADIUS_M + SPACING_M  # covers the hottest station's neighbours (6T5)
@@ -88,7 +92,7 @@ class Settings:
     primaries: dict[str, float]
     lg_energy: tuple[float, float]
     max_zenith_deg: float
-    muon_scale: float
+    muon_scale: float | dict[str, float]  # a number, or {value, lg_energy_ref, slope} (airshower.physics.muons)
     elec: Electronics
     trace_bins: int
     dead_fraction: float
@@ -107,6 +111,12 @@ def _number(sim: Mapping[str, Any], key: str, lo: float | None = None, hi: float
     if hi is not None and value > hi:
         raise ConfigError(f"'simulation.{key}' = {value!r} is out of range; it must be <= {hi}")
     return value
+
+
+def _muon_scale(value: Any) -> float | dict[str, float]:
+    """``simulation.muon_scale`` checked: a number > 0, or {value, lg_energy_ref, slope} (docs/physics.md step 3)."""
+    spec = check_muon_scale(value)
+    return spec["value"] if isinstance(value, (int, float)) else spec
 
 
 def check_settings(sim_cfg: Mapping[str, Any]) -> Settings:
@@ -144,7 +154,7 @@ def check_settings(sim_cfg: Mapping[str, Any]) -> Settings:
         primaries=primaries,
         lg_energy=(float(lg[0]), float(lg[1])),
         max_zenith_deg=float(zen),
-        muon_scale=float(_number(sim_cfg, "muon_scale", 0.0, lo_open=True)),
+        muon_scale=_muon_scale(sim_cfg["muon_scale"]),
         elec=electronics(sim_cfg["electronics"]),
         trace_bins=int(_number(sim_cfg, "trace_bins", 1, 2048, integer=True)),
         dead_fraction=float(_number(sim_cfg, "dead_fraction", 0.0, 1.0)),
@@ -163,19 +173,22 @@ def _first_per_event(event: np.ndarray, key: np.ndarray) -> np.ndarray:
 
 
 def simulate_chunk(rng: np.random.Generator, settings: Settings, n_events: int, first_id: int,
-                   array: Array | None = None) -> tuple[dict[str, Any], dict[str, int]]:
+                   array: Array | None = None, flags: bool = False) -> tuple[dict[str, Any], dict[str, Any]]:
     """Simulate ``n_events`` thrown events; return the triggered ones as :func:`build_chunk` arguments.
 
     Returns (``dict(events=..., counts=..., stations=..., mc_stations=..., traces=...)``, stats).
-    Event ids are ``first_id`` + the index of the thrown event.
+    Event ids are ``first_id`` + the index of the thrown event. ``flags``: stats also holds
+    ``flags``, per thrown event: ``lg_energy``, ``zenith`` [rad], ``mass``, ``t3_tot``
+    (ToT-2C1&3C2), ``t3_4c4`` (2C1&3C2&4C4), ``t3`` (either) and ``t5`` (6T5) (the
+    trigger efficiencies of the validation figures).
     """
     array = array or sd1500()
     elec = settings.elec
     # 1-3: primary, core, Xmax, Rmu, curvature
     prim = sample_primaries(rng, n_events, settings.primaries, settings.lg_energy, settings.max_zenith_deg)
     lg_e, zenith, azimuth, mass = prim["lg_energy"], prim["zenith"], prim["azimuth"], prim["mass"]
-    xmax = sample_xmax(rng, lg_e, mass, settings.hadronic_model)
-    rmu = sample_rmu(rng, mass, settings.muon_scale)
+    shower = sample_showers(rng, lg_e, mass, settings.hadronic_model, settings.muon_scale)
+    xmax, rmu = shower.xmax, shower.rmu
     cell = rng.integers(0, array.n, size=n_events)
     off_x, off_y = sample_in_hexagon(rng, n_events)
     core_x, core_y = array.x[cell] + off_x, array.y[cell] + off_y
@@ -199,22 +212,24 @@ def simulate_chunk(rng: np.random.Generator, settings: Settings, n_events: int, 
     dx_station = vertical_depth(ALTITUDE_M + along * cos_t[ev]) / cos_t[ev] - xmax[ev]
 
     # 5: expected signals; dead stations; candidates that may trigger
-    expected = expected_signals(lg_e[ev], zenith[ev], dx_station, dx_ground[ev], r_axis, rmu[ev])  # (4, P)
+    expected = expected_signals(lg_e[ev], zenith[ev], dx_station, dx_ground[ev], r_axis, shower.rmu_signal[ev],
+                                shower.em_factor[ev], shower.dbeta[ev])  # (4, P)
     dead = rng.random(ev.size) < settings.dead_fraction
     live = np.nonzero(~dead & (expected.sum(axis=0) >= MIN_EXPECTED_VEM))[0]
 
     # 6-8: traces, triggers and times of the live candidates
     cand = np.ascontiguousarray(expected[:, live].T)
     sim = station_traces(rng, cand, r_axis[live], dx_station[live], 1.0 / cos_t[ev[live]], elec,
-                         settings.trace_bins, minimum_trigger_signal(elec))
+                         settings.trace_bins, minimum_trigger_signal(elec), time_shift=shower.time_shift[ev[live]])
     th, tot = station_trigger(sim.trace, elec)
     trig = np.nonzero(th | tot)[0]  # rows of sim
     tp = live[sim.index[trig]]  # pair index of each triggered station
-    jitter = rng.normal(0.0, start_time_extra_sigma(r_axis[tp], zenith[ev[tp]]))
+    jitter = rng.normal(0.0, start_time_extra_sigma(r_axis[tp], zenith[ev[tp]], elec.bin_ns))
     t_start = (-along[tp] / C_M_PER_NS + front_delay_ns(r_axis[tp], rc[ev[tp]]) + jitter
                + sim.start_ns[trig])
     t_ev, t_st = ev[tp], st[tp]
-    event_ok = compact_triplet(t_ev, t_st, n_events, array)
+    t3_tot, t3_4c4 = t3_trigger(t_ev, t_st, tot[trig], n_events, array)
+    event_ok = t3_tot | t3_4c4
 
     signal = sim.trace[trig].sum(axis=1, dtype=np.float64)
     hot = _first_per_event(t_ev, signal)
@@ -260,12 +275,16 @@ def simulate_chunk(rng: np.random.Generator, settings: Settings, n_events: int, 
         "event_id": first_id + kept, "event_t5": t5[kept], "mc_mass": mass[kept],
         "mc_energy": 10.0 ** lg_e[kept], "mc_zenith": zenith[kept], "mc_azimuth": azimuth[kept],
         "mc_core_x": core_x[kept], "mc_core_y": core_y[kept], "mc_xmax": xmax[kept], "mc_rmu": rmu[kept],
-        "mc_muon_scale": np.full(kept.size, settings.muon_scale),
+        "mc_muon_scale": shower.muon_scale[kept],
         "mc_hadronic_model": np.full(kept.size, MODEL_CODES[settings.hadronic_model]),
         "mc_curvature_radius": rc[kept],
     }
-    stats = {"thrown": n_events, "triggered": int(kept.size), "stations": int(n_trig),
-             "candidates": int(live.size), "simulated": int(sim.index.size)}
+    stats: dict[str, Any] = {"thrown": n_events, "triggered": int(kept.size), "stations": int(n_trig),
+                             "candidates": int(live.size), "simulated": int(sim.index.size),
+                             "t3_tot": int(t3_tot.sum()), "t3_4c4": int(t3_4c4.sum()), "t5": int(t5[kept].sum())}
+    if flags:
+        stats["flags"] = {"lg_energy": lg_e, "zenith": zenith, "mass": mass, "t3_tot": t3_tot, "t3_4c4": t3_4c4,
+                          "t3": event_ok, "t5": t5 & event_ok}
     return {"events": events, "counts": counts, "stations": stations, "mc_stations": mc_stations,
             "traces": traces}, stats
 
@@ -307,6 +326,27 @@ def simulated_sample(sim_cfg: Mapping[str, Any], n_events: int, seed: int) -> tu
     arrays = ak.concatenate(parts) if parts else ak.Array([])
     meta = {"trace_bins": settings.trace_bins, "bin_ns": settings.elec.bin_ns, "n_thrown": n_events}
     return with_trace_shape(arrays, settings.trace_bins), meta
+
+
+def trigger_flags(sim_cfg: Mapping[str, Any], n_events: int, seed: int,
+                  lg_energy: tuple[float, float] | None = None) -> dict[str, np.ndarray]:
+    """Per thrown event: ``lg_energy``, ``zenith`` [rad], ``mass`` and the flags ``t3_tot``,
+    ``t3_4c4``, ``t3`` and ``t5`` (6T5 of a T3 event), for the trigger efficiencies.
+
+    ``lg_energy``: (min, max) to throw instead of the settings' range (to show the turn-on
+    below it). Drawn on the stream of :data:`VALIDATION_SHARD` + 1, apart from every dataset shard.
+    """
+    cfg = dict(sim_cfg)
+    if lg_energy is not None:
+        cfg["lg_energy"] = [float(lg_energy[0]), float(lg_energy[1])]
+    settings = check_settings(cfg)
+    parts: list[dict[str, np.ndarray]] = []
+    for chunk, start in enumerate(range(0, n_events, settings.chunk_events)):
+        n = min(settings.chunk_events, n_events - start)
+        _, stats = simulate_chunk(chunk_rng(seed, VALIDATION_SHARD - 1, chunk), settings, n, start, flags=True)
+        parts.append(stats["flags"])
+    keys = ("lg_energy", "zenith", "mass", "t3_tot", "t3_4c4", "t3", "t5")
+    return {k: np.concatenate([p[k] for p in parts]) if parts else np.zeros(0) for k in keys}
 
 
 def simulate_shard(sim_cfg: Mapping[str, Any], n_events: int, seed: int, shard: int, output: str | Path,
@@ -379,7 +419,11 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
         output = str(layout.shard_file(config["study"], dataset, args.shard))
     first, count = shard_range(n_total, n_shards, args.shard)
     if args.validate is not None:
-        from airshower.figures.validation import draw_validation  # matplotlib only when asked
+        from airshower.figures.validation import (  # matplotlib only when asked
+            EFFICIENCY_EVENTS,
+            draw_validation,
+            efficiency_range,
+        )
 
         Path(args.validate).mkdir(parents=True, exist_ok=True)
     if output is not None:
@@ -391,6 +435,7 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
             events, meta = read_events(output), read_meta(output)
         else:
             events, meta = simulated_sample(sim_cfg, args.validate_events, seed)
-        files = draw_validation(args.validate, sim_cfg, events, meta)
+        flags = trigger_flags(sim_cfg, EFFICIENCY_EVENTS, seed, efficiency_range(sim_cfg))
+        files = draw_validation(args.validate, sim_cfg, events, meta, trigger_flags=flags)
         print(json.dumps({"validation": [str(f) for f in files]}))
     return 0

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
-from airshower.detector.station import station_traces, window_bins
+from airshower.detector.station import rise_times, station_traces, window_bins
 from airshower.detector.tank import electronics
 from airshower.detector.trigger import minimum_trigger_signal
 from airshower.physics.signals import expected_signals
@@ -65,3 +66,27 @@ def test_gate_and_window() -> None:
     assert np.all(out.deposit[out.index] >= gate)
     assert window_bins(120, UB) == 120 + 24
     assert out.trace.shape[1] == 160
+
+
+def test_rise_times_of_known_traces() -> None:
+    """t1/2 = time from 10% to 50% of the integrated signal, interpolated within bins."""
+    flat = np.zeros((1, 10), dtype=np.float32)
+    flat[0, :4] = 1.0  # uniform over 4 bins: 10% at 0.4 bins, 50% at 2 bins
+    assert rise_times(flat, 25.0)[0] == pytest.approx(1.6 * 25.0)
+    spike = np.zeros((1, 10), dtype=np.float32)
+    spike[0, 3] = 5.0  # everything in one bin
+    assert rise_times(spike, 25.0)[0] == pytest.approx(0.4 * 25.0)
+    assert np.isnan(rise_times(np.zeros((1, 10)), 25.0)[0])
+
+
+def test_stations_at_equal_expectation_differ_beyond_sampling() -> None:
+    """Large signals (sampling fluctuations small): the per-station template fluctuations widen the
+    spread of t1/2 between stations with the same expected signals, r and DX."""
+    zen = np.radians(30.0)
+    dx = X_GROUND / np.cos(zen) - 750.0
+    comp = expected_signals(20.0, zen, dx, dx, 1000.0, 1.0)
+    expected = np.tile(comp.reshape(1, 4), (800, 1))
+    args = (expected, np.full(800, 1000.0), np.full(800, dx), np.full(800, 1 / np.cos(zen)), UB, 160)
+    fixed = rise_times(station_traces(np.random.default_rng(1), *args, fluctuate=False).trace, UB.bin_ns)
+    free = rise_times(station_traces(np.random.default_rng(1), *args).trace, UB.bin_ns)
+    assert np.std(free) > 1.3 * np.std(fixed)

@@ -1,4 +1,4 @@
-"""Station triggers (threshold, ToT), compact event trigger, 6T5 flag."""
+"""Station triggers (threshold, ToT), the T3 event trigger (ToT-2C1&3C2, 2C1&3C2&4C4; NIM A 613 (2010) 29), 6T5 flag."""
 
 from __future__ import annotations
 
@@ -6,7 +6,14 @@ import numpy as np
 
 from airshower.detector.array import sd1500
 from airshower.detector.tank import electronics
-from airshower.detector.trigger import compact_triplet, crown_tables, minimum_trigger_signal, six_t5, station_trigger
+from airshower.detector.trigger import (
+    crown_rings,
+    crown_tables,
+    minimum_trigger_signal,
+    six_t5,
+    station_trigger,
+    t3_trigger,
+)
 
 UB = electronics("ub")
 PEAK = UB.peak_to_charge  # VEM-charge per bin of one VEM peak
@@ -59,19 +66,50 @@ def _neighbour(station: int, k: int) -> int:
     return int(first[station, k])
 
 
-def test_compact_triplet() -> None:
+def test_crown_rings() -> None:
+    ids, ring = crown_rings(max_ring=4)
+    assert [int((ring == k).sum()) for k in (1, 2, 3, 4)] == [6, 12, 18, 24]
+    first, second = crown_tables()
+    c = int(sd1500().station_at(0, 0))
+    assert set(ids[c, ring == 1]) == set(first[c]) and set(ids[c, ring == 2]) == set(second[c])
+
+
+def test_t3_tot_configuration() -> None:
+    """ToT-2C1&3C2: three ToT stations, one with a ToT neighbour in C1 and another within C2."""
     arr = sd1500()
     c = int(arr.station_at(0, 0))
     a, b = _neighbour(c, 0), _neighbour(c, 1)  # a triangle
+    second = int(arr.station_at(2, 0))  # two steps from c, one from a
     far = int(arr.station_at(10, 0))
-    second = int(arr.station_at(2, 0))  # two steps away from c, one from a
-    line_far = int(arr.station_at(0, 4))
-    events = np.array([0, 0, 0, 1, 1, 1, 2, 2, 3, 3, 3])
-    stations = np.array([c, a, b, c, a, far, c, a, c, a, second])
-    ok = compact_triplet(events, stations, 5)
-    assert ok.tolist() == [True, False, False, True, False]
-    # three stations in a line with gaps: no neighbour pair
-    assert not compact_triplet(np.zeros(3, int), np.array([c, int(arr.station_at(0, 2)), line_far]), 1)[0]
+    events = np.array([0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3])
+    stations = np.array([c, a, b, c, a, second, c, a, far, c, a])
+    tot = np.ones(events.size, dtype=bool)
+    tot_mode, four_mode = t3_trigger(events, stations, tot, 5)
+    assert tot_mode.tolist() == [True, True, False, False, False]
+    assert not four_mode.any()  # never four stations
+    # a threshold-only station does not count for the ToT configuration
+    tot[2] = False
+    assert t3_trigger(events, stations, tot, 5)[0].tolist() == [False, True, False, False, False]
+
+
+def test_t3_four_station_configuration() -> None:
+    """2C1&3C2&4C4: four stations of any trigger, one with others in C1, within C2 and within C4."""
+    arr = sd1500()
+    c = int(arr.station_at(0, 0))
+    a = _neighbour(c, 0)
+    second = int(arr.station_at(0, 2))  # C2 of c
+    ring4 = int(arr.station_at(0, -4))  # C4 of c
+    ring5 = int(arr.station_at(0, -5))  # C5 of c, C6 of a
+    ring3 = int(arr.station_at(3, -3))  # C3 of c
+    events = np.array([0] * 4 + [1] * 4 + [2] * 4 + [3] * 3)
+    stations = np.array([c, a, second, ring4, c, a, second, ring5, c, a, ring3, ring4, c, a, ring4])
+    no_tot = np.zeros(events.size, dtype=bool)
+    tot_mode, four_mode = t3_trigger(events, stations, no_tot, 4)
+    assert four_mode.tolist() == [True, False, False, False]  # [2]: nothing within C2 but the C1 pair
+    assert not tot_mode.any()
+    # a line of stations two cells apart: no C1 pair
+    line = np.array([int(arr.station_at(0, k)) for k in (0, 2, 4, 6)])
+    assert not t3_trigger(np.zeros(4, int), line, np.ones(4, bool), 1)[1][0]
 
 
 def test_six_t5() -> None:

@@ -195,3 +195,34 @@ def test_predict_names_non_finite_truth_before_any_work(model_dir, tmp_path, cap
     assert cli_main([*args[:4], str(model_dir), *args[5:]]) == 2
     assert f"{tensors}: targets/lg_energy is NaN or inf in 2 of {N} events" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_the_log_of_predict_shows_progress_every_tenth(model_dir, tmp_path, capsys):
+    """In a log file (stderr no terminal, as in a workflow job): no bar, a line per 10 % with rate and ETA."""
+    tensors = tmp_path / "test.h5"
+    write_tensor_file(tensors, tiny_events(seed=5), np.resize(np.array([1, 56], dtype=np.int32), N))
+    args = ["predict", "--config-json", "{}", "--model-dir", str(model_dir), "--tensors", str(tensors),
+            "--dataset", "test", "--output", str(tmp_path / "p.h5"), "--batch-size", "4", "--device", "cpu"]
+    assert cli_main(args) == 0
+    lines = [line for line in capsys.readouterr().err.splitlines() if line.startswith("reconstructing: ")]
+    assert len(lines) == 10, lines  # 40 events in batches of 4
+    assert lines[0].startswith(f"reconstructing: 4/{N} events (10 %), ") and " events/s, ETA " in lines[0]
+    assert lines[-1].startswith(f"reconstructing: {N}/{N} events (100 %), ") and " done in " in lines[-1]
+    assert "\r" not in "".join(lines)
+
+
+def test_progress_lines_come_once_per_tenth_whatever_the_batch():
+    import io
+
+    from airshower.inference.progress import ProgressLines, format_duration
+
+    out = io.StringIO()
+    bar = ProgressLines(1000, "reconstructing", stream=out)
+    for _ in range(27):
+        bar.update(37)  # 999 events
+    bar.update(1)
+    lines = out.getvalue().splitlines()
+    assert [line.split("(")[1].split()[0] for line in lines] == ["11", "22", "33", "41", "52", "63", "70", "81",
+                                                                 "92", "100"]
+    assert all(" events/s, " in line for line in lines) and "done in" in lines[-1]
+    assert [format_duration(s) for s in (0.4, 42, 185, 7620)] == ["0 s", "42 s", "3 min 05 s", "2 h 07 min"]

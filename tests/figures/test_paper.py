@@ -46,13 +46,17 @@ def test_summary_tables_have_one_row_per_model(drawn):
     # the smearing of each synthetic model is recovered in the table
     for r, (sigma, *_rest) in zip(rows, MODELS.values(), strict=True):
         assert abs(float(r["xmax_resolution_19.0"]) - sigma) < 4 * float(r["xmax_resolution_19.0_err"])
-    md = (out / "summary.md").read_text().splitlines()
-    assert len([line for line in md if line.startswith("| ")]) == 1 + len(MODELS)  # header + rows
-    assert "± " in md[2]
+    assert [r["label"] for r in rows] == ["Hex CNN", "LSTM + hex CNN", "Vision transformer"]
+    assert "xmax_bias_19.0_test_qgsjet" in rows[0] and "training_time_s" in rows[0]
+    md = (out / "summary.md").read_text().split("\n\n")
+    physics, cost = [block.splitlines() for block in md if block.startswith("| ")]
+    assert len(physics) == 2 + 2 * len(MODELS)  # header, rule, one row per model and summary energy
+    assert len(cost) == 2 + len(MODELS)
+    assert "± " in physics[2] and "Vision transformer" in "".join(cost)
     tex = (out / "summary.tex").read_text()
-    assert r"\toprule" in tex and r"\midrule" in tex and r"\bottomrule" in tex
-    assert tex.count(r"\\") == 1 + len(MODELS)
-    assert "lstm\\_hexcnn" in tex
+    assert tex.count(r"\toprule") == 2 and tex.count(r"\bottomrule") == 2
+    assert r"\label{tab:synthetic-physics}" in tex and r"\label{tab:synthetic-cost}" in tex
+    assert "LSTM + hex CNN" in tex and "lstm\\_hexcnn" not in tex
 
 
 def test_missing_inputs_are_clear_errors(tmp_path, study_dir):

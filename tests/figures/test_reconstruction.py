@@ -93,12 +93,13 @@ def test_targets_markdown_and_latex(out):
     table = [line for line in md if line.startswith("| ")]
     assert len(table) == 1 + n_rows
     assert "pull width" in table[0] and "resolution" in table[0]
-    vit_energy = next(line for line in table if line.startswith("| vit | lg_energy |"))
+    vit_energy = next(line for line in table if line.startswith("| Vision transformer | lg_energy |"))
     assert "| % | std |" in vit_energy  # the relative energy residual in percent
     assert "∞" in next(line for line in table if "| ln_a |" in line)
     tex = (out / "targets.tex").read_text()
     assert r"\toprule" in tex and tex.count(r"\\") == 1 + n_rows
-    assert r"lstm\_hexcnn" in tex and r"ln\_a" in tex and r"\infty" in tex
+    # display labels of models and targets, typeset
+    assert "LSTM + hex CNN" in tex and r"$\ln A$" in tex and r"\infty" in tex and "lstm" not in tex
 
 
 def test_summary_reads_the_xmax_merit_factor_of_the_quantities(out):
@@ -120,7 +121,7 @@ def test_panels_follow_the_reconstructed_targets(study_dir):
         titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
         assert titles == [r"$X_\mathrm{max}$", "energy", "direction", "core", r"$\ln A$"]
         # hexcnn has no uncertainty head: only the two others in the calibration legend
-        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["lstm_hexcnn", "vit"]
+        assert [t.get_text() for t in fig.legends[0].get_texts()] == ["LSTM + hex CNN", "Vision transformer"]
     plt.close("all")
 
 

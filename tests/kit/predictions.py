@@ -116,6 +116,7 @@ def synthetic_predictions(
         index=np.arange(n, dtype=np.int64),
         config={"synthetic": {"seed": seed, "xmax_bias": xmax_bias, "xmax_sigma": xmax_sigma,
                               "uncertainty": uncertainty, "sigma_scale": sigma_scale}},
+        flags={"t5": np.ones(n, dtype=bool)},  # every event passes the 6T5 selection
     )
 
 
@@ -132,6 +133,7 @@ def write_synthetic(path: str | Path, n: int, **kwargs: Any) -> Predictions:
         index=pred.index,
         config=pred.config,
         sigma=pred.sigma,
+        flags=pred.flags,
     )
     pred.path = Path(path)
     return pred

@@ -75,3 +75,37 @@ def test_unquoted_on_off_in_yaml_mean_the_choices(text, expected):
 def test_a_boolean_is_no_choice_where_on_off_are_not_allowed():
     with pytest.raises(ConfigError, match=r"models\.v\.tokens = True"):
         resolve_hyperparameters("v", {"type": "vit", "tokens": True}, 5, 16)
+
+
+def test_the_networks_take_their_hyperparameters_from_the_torch_free_specs():
+    """One declaration per architecture (airshower.models.specs): the classes share its tables and rules."""
+    from airshower.models.specs import ARCHITECTURES
+
+    assert list(MODEL_TYPES) == list(ARCHITECTURES)
+    for kind, cls in MODEL_TYPES.items():
+        assert cls.HYPERPARAMETERS is ARCHITECTURES[kind].hyperparameters
+        assert cls.SUPPORTS_UNCERTAINTY == ARCHITECTURES[kind].supports_uncertainty
+    hp = {**{k: p.default for k, p in ARCHITECTURES["temporal"].hyperparameters.items()}, "dim": 30, "patch_bins": 99}
+    assert MODEL_TYPES["temporal"].constraints(hp, 5, 16) == ARCHITECTURES["temporal"].constraints(hp, 5, 16)
+    assert [key for key, _ in ARCHITECTURES["temporal"].constraints(hp, 5, 16)] == ["heads", "patch_bins"]
+
+
+def test_checking_a_config_imports_no_torch(repo):
+    """What the workflow runs when it loads: the model entries checked with the standard library only."""
+    import subprocess
+    import sys
+    import textwrap
+
+    code = textwrap.dedent(f"""
+        import sys
+        import yaml
+        from airshower.config import validate_config
+        from airshower.models.specs import check_model_entries, hyperparameter_table
+        import airshower.models
+        cfg = validate_config(yaml.safe_load(open({str(repo / "tests/config/config.yaml")!r})))
+        check_model_entries(cfg, source="tiny")
+        hyperparameter_table("vit")
+        print(sorted(m for m in ("torch", "numpy") if m in sys.modules))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "['numpy']"  # numpy: the target registry, for the schema's list of targets

@@ -114,3 +114,32 @@ def test_streamed_targets_equal_the_resident_ones(numbered: MemorySource) -> Non
     streamed = list(StreamData(numbered, CPU, chunk_events=10).targets(idx))
     for k in resident:
         assert torch.equal(torch.cat([s[k] for s in streamed]), resident[k])
+
+
+def test_selection_keeps_the_6t5_events(tmp_path, events: Batch) -> None:
+    """training.selection {t5: true}: the split is drawn among the events whose meta/t5 is set; the
+    others are neither trained nor validated on; {t5: false} (or a source without flags) keeps all."""
+    import h5py
+
+    from airshower.inference.tensor_sources import H5Source
+    from airshower.training.data import selection_mask
+    from tests.kit.training import write_tensor_file
+
+    path = write_tensor_file(tmp_path / "t.h5", events)
+    n = len(events)
+    t5 = torch.arange(n) % 3 != 0
+    with h5py.File(path, "r+") as f:
+        f["meta/t5"][...] = t5.numpy()
+    source = H5Source(path)
+    keep = selection_mask(source, {"t5": True})
+    assert torch.equal(keep, t5)
+    assert selection_mask(source, {"t5": False}) is None and selection_mask(source, None) is None
+    assert selection_mask(MemorySource(events), {"t5": True}) is None
+    split = split_indices(n, 0.25, seed=3, keep=keep)
+    used = torch.cat([split.train, split.val])
+    assert set(used.tolist()) == set(torch.nonzero(t5).squeeze(1).tolist())
+    assert len(split.val) == max(1, round(0.25 * int(t5.sum())))
+    # without a selection the split is the one of every event (unchanged)
+    assert torch.equal(split_indices(n, 0.25, seed=3, keep=None).val, split_indices(n, 0.25, seed=3).val)
+    with pytest.raises(ConfigError, match="selection"):
+        split_indices(n, 0.25, seed=3, keep=torch.zeros(n, dtype=torch.bool))

@@ -8,6 +8,7 @@ import logging
 import math
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import time
@@ -77,6 +78,10 @@ def test_outputs(reference: Path) -> None:
     assert [int(r["epoch"]) for r in rows] == [1, 2, 3]
     for col in ("train_loss", "val_loss", "lr", "seconds", "events_per_s", "val_xmax", "val_core"):
         assert all(math.isfinite(float(r[col])) for r in rows), col
+    # the validation resolution of every target in physical units (airshower.training.resolution)
+    for col in ("val_xmax_std_gcm2", "val_lg_energy_std", "val_axis_q68_deg", "val_core_q68_m"):
+        assert all(math.isfinite(float(r[col])) and float(r[col]) > 0 for r in rows), col
+    assert list(rows[0])[:6] == ["epoch", "train_loss", "val_loss", "lr", "seconds", "events_per_s"]
     assert float(rows[-1]["val_loss"]) < float(rows[0]["val_loss"])  # it learns something
     info = json.loads((out / "train_info.json").read_text())
     for key in ("parameters", "flops_per_event", "wall_time_s", "device", "peak_gpu_memory_bytes", "seed",
@@ -155,6 +160,22 @@ def test_changed_config_starts_afresh(events: Batch, tmp_path: Path, caplog: pyt
     assert info["resumed_after_epoch"] == 0
     train(events, tmp_path / "fresh", changed)
     assert same(weights(tmp_path), weights(tmp_path / "fresh"))
+
+
+def test_the_log_has_the_resolution_in_physical_units_and_an_eta(
+    events: Batch, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="airshower.train"):
+        train(events, tmp_path)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("epoch ")]
+    assert [line.split()[1] for line in lines] == ["1/3", "2/3", "3/3"]
+    for line in lines:
+        assert re.search(r"xmax std \d+\.\d g/cm2, lg_energy std \d+\.\d %, axis q68 [\d.]+ deg, core q68 \d+ m", line), line
+    assert re.search(r"ETA \d+ s", lines[0]) and re.search(r"ETA \d+ s", lines[1]), lines
+    assert "ETA" not in lines[2] and " done" in lines[2]
+    rows = list(csv.DictReader((tmp_path / "out" / "history.csv").open()))
+    shown = float(re.search(r"xmax std (\S+) g/cm2", lines[-1]).group(1))
+    assert shown == pytest.approx(float(rows[-1]["val_xmax_std_gcm2"]), abs=0.051)
 
 
 def test_nan_loss_names_epoch_and_step_and_keeps_the_last_good_checkpoint(events: Batch, tmp_path: Path) -> None:

@@ -16,7 +16,9 @@ CHECKOUT = Path(str(workflow.current_basedir)).parents[1]  # this file: workflow
 SRC = CHECKOUT / "src"
 try:
     import airshower
-except ImportError:  # not installed (e.g. Snakemake from pipx or its own conda env): this checkout's
+except ImportError:
+    # not installed (Snakemake from pipx or its own conda env): planning reads this checkout's
+    # sources; the jobs need the package itself (--sdm conda installs it into each environment)
     sys.path.insert(0, str(SRC))
 
 from airshower import layout
@@ -58,7 +60,8 @@ def coerce_model_values(cfg, given):
                     pass  # left for check_model_entries to report
 
 
-# what validate.smk could not see: the models' `training` overrides, and their hyperparameters
+# --config values as their types where validate.smk (included before this file, whose helper
+# this is) could not see them: the models' `training` overrides, and their hyperparameters
 coerce_command_line_values(config, load_schema(), COMMAND_LINE_CONFIG)
 coerce_model_values(config, COMMAND_LINE_CONFIG)
 # Cross-key checks (datasets named by train/test exist, seeds differ, ...) beyond the schema.
@@ -85,16 +88,22 @@ def stage_code(command: str, exclude: tuple[str, ...] = ()) -> list[str]:
     return source_files(["airshower.cli", COMMANDS[command][0]], src=SRC, exclude=exclude)
 
 
+def sorted_keys(value):
+    """``value`` with the keys of its mappings sorted (a params string that does not change when
+    a config file lists the same keys in another order)."""
+    return json.loads(json.dumps(value, sort_keys=True))
+
+
 def simulate_params(dataset):
     """What simulating one dataset reads: its entry and its merged simulation settings."""
-    entry = {k: v for k, v in config["datasets"][dataset].items() if k != "simulation"}
+    entry = {k: v for k, v in config["datasets"][dataset].items() if k not in ("simulation", "label")}
     entry["simulation"] = dataset_simulation(config, dataset)
     return json.dumps({"datasets": {dataset: entry}}, sort_keys=True)
 
 
 def convert_params(dataset):
     """What converting one dataset reads: the convert section, the dataset's entry and its trace format."""
-    entry = {k: v for k, v in config["datasets"][dataset].items() if k != "simulation"}
+    entry = {k: v for k, v in config["datasets"][dataset].items() if k not in ("simulation", "label")}
     sim = dataset_simulation(config, dataset)
     return json.dumps(
         {

@@ -10,16 +10,16 @@ rule convert:
         code=stage_code("convert"),
     output:
         str(layout.tensor_file(STUDY, "{dataset}")),
+    log:
+        str(layout.log_file(STUDY, "convert", "{dataset}")),
+    wildcard_constraints:
+        dataset="|".join(re.escape(name) for name in config["datasets"]),
+    conda:
+        "../envs/convert.yaml"
     params:
         # exactly what the stage reads: the `convert` section, the dataset's entry (its source) and
         # its simulation settings (the trace format that sources of other formats resample to)
         cfg=lambda wc: convert_params(wc.dataset),
-    log:
-        str(layout.log_file(STUDY, "convert", "{dataset}")),
-    conda:
-        "../envs/convert.yaml"
-    wildcard_constraints:
-        dataset="|".join(re.escape(name) for name in config["datasets"]),
     message:
         "convert {wildcards.dataset} -> {output} (log: {log})"
     shell:

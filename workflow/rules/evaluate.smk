@@ -10,15 +10,24 @@ FIGURES_DIR = layout.figures_dir(STUDY)
 MODEL_PATTERN = "|".join(re.escape(m) for m in EVAL_MODELS)
 DATASET_PATTERN = "|".join(re.escape(d) for d in TEST_DATASETS)
 
-# what drawing reads: the `figures` section (keys sorted), the test datasets, the models' names
-# and types in the config's order, which sets their order and colours in every figure (as with
-# `airshower figures --config`)
+
+# what drawing reads: the `figures` section, the test datasets, the models' names, types and
+# display labels in the config's order, which sets their order and colours in every figure (as
+# with `airshower figures --config`), and the test datasets' entries and the `simulation`
+# section, from which their display labels follow (airshower.figures.labels); keys sorted
+# inside each entry and section
 FIGURES_PARAMS = json.dumps(
     {
         "study": STUDY,
         "test_datasets": TEST_DATASETS,
-        "models": {m: {"type": config["models"][m]["type"]} for m in EVAL_MODELS},
-        "figures": json.loads(json.dumps(config["figures"], sort_keys=True)),
+        "models": {
+            m: sorted_keys({k: v for k, v in config["models"][m].items() if k in ("type", "label")})
+            for m in EVAL_MODELS
+        },
+        "datasets": {d: sorted_keys(config["datasets"][d]) for d in TEST_DATASETS},
+        "simulation": sorted_keys(config["simulation"]),
+        "figures": sorted_keys(config["figures"]),
+        "evaluation": {"selection": sorted_keys(config["evaluation"]["selection"])},
     }
 )
 
@@ -31,19 +40,19 @@ rule predict:
         code=stage_code("predict"),
     output:
         str(layout.predictions_file(STUDY, "{dataset}", "{model}")),
-    params:
-        # nothing of the config: the checkpoint says what the network is and predicts
-        cfg=json.dumps({}),
-    threads: 2
-    resources:
-        gpu=1,
     log:
         str(layout.log_file(STUDY, "predict", "{dataset}", "{model}")),
-    conda:
-        "../envs/train.yaml"
     wildcard_constraints:
         model=MODEL_PATTERN,
         dataset=DATASET_PATTERN,
+    conda:
+        "../envs/train.yaml"
+    threads: 2
+    resources:
+        gpu=1,
+    params:
+        # nothing of the config: the checkpoint says what the network is and predicts
+        cfg=json.dumps({}),
     message:
         "predict {wildcards.dataset} with {wildcards.model} -> {output} (progress: {log})"
     shell:
@@ -59,15 +68,15 @@ rule evaluate:
         code=stage_code("evaluate"),
     output:
         str(layout.metrics_file(STUDY, "{dataset}", "{model}")),
-    params:
-        cfg=json.dumps({"evaluation": config["evaluation"]}, sort_keys=True),
     log:
         str(layout.log_file(STUDY, "evaluate", "{dataset}", "{model}")),
-    conda:
-        "../envs/evaluate.yaml"
     wildcard_constraints:
         model=MODEL_PATTERN,
         dataset=DATASET_PATTERN,
+    conda:
+        "../envs/evaluate.yaml"
+    params:
+        cfg=json.dumps({"evaluation": config["evaluation"]}, sort_keys=True),
     message:
         "evaluate {wildcards.model} on {wildcards.dataset} -> {output} (log: {log})"
     shell:
@@ -91,23 +100,34 @@ rule figures:
                     str(FIGURES_DIR / name),
                     caption=f"../report/{kind}.rst",
                     category="Figures",
-                    subcategory=model or "All models",
+                    subcategory=(config["models"][model].get("label") or model) if model else "All models",
                     labels={"figure": name.rsplit(".", 1)[0]},
                 )
                 if shown
                 else str(FIGURES_DIR / name)
             )
-            for name, kind, model, shown in report_entries(
-                EVAL_MODELS, TEST_DATASETS, config["figures"]["formats"]
-            )
+            for name, kind, model, shown in report_entries(EVAL_MODELS, TEST_DATASETS, config["figures"]["formats"])
         ],
-        [str(FIGURES_DIR / name) for name in TABLES],
-    params:
-        cfg=FIGURES_PARAMS,
+        # the CSV tables (one row per model, every column) in the report, the others beside them
+        [
+            (
+                report(
+                    str(FIGURES_DIR / name),
+                    caption=f"../report/{name.split('.')[0]}_table.rst",
+                    category="Tables",
+                    labels={"table": name},
+                )
+                if name.endswith(".csv")
+                else str(FIGURES_DIR / name)
+            )
+            for name in TABLES
+        ],
     log:
         str(layout.log_file(STUDY, "figures")),
     conda:
         "../envs/evaluate.yaml"
+    params:
+        cfg=FIGURES_PARAMS,
     message:
         f"figures and tables of {len(EVAL_MODELS)} models -> {FIGURES_DIR} (log: {{log}})"
     shell:

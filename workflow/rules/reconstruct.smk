@@ -15,14 +15,14 @@ if RECONSTRUCT_DATASETS:
             code=stage_code("reconstruct"),
         output:
             str(layout.reconstructed_file(STUDY, "{dataset}", "{model}")),
-        threads: 2
         log:
             str(layout.log_file(STUDY, "reconstruct", "{dataset}", "{model}")),
-        conda:
-            "../envs/train.yaml"
         wildcard_constraints:
             model="|".join(re.escape(m) for m in config["models"]),
             dataset="|".join(re.escape(d) for d in RECONSTRUCT_DATASETS),
+        conda:
+            "../envs/train.yaml"
+        threads: 2
         message:
             "reconstruct {wildcards.dataset} with {wildcards.model} -> {output} (log: {log})"
         shell:
@@ -44,12 +44,12 @@ if FD_DATASETS:
             str(layout.figures_dir(STUDY) / "sd_vs_fd_{dataset}_{model}.{ext}"),
         log:
             str(layout.log_file(STUDY, "sd_vs_fd", "{dataset}", "{model}.{ext}")),
-        conda:
-            "../envs/evaluate.yaml"
         wildcard_constraints:
             model="|".join(re.escape(m) for m in config["models"]),
             dataset="|".join(re.escape(d) for d in FD_DATASETS),
             ext="|".join(re.escape(f) for f in config["figures"]["formats"]),
+        conda:
+            "../envs/evaluate.yaml"
         message:
             "SD against FD Xmax of {wildcards.dataset}, {wildcards.model} -> {output} (log: {log})"
         shell:

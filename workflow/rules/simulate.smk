@@ -8,14 +8,14 @@ rule simulate:
         code=stage_code("simulate", exclude=("airshower.figures",)),
     output:
         str(layout.shard_file(STUDY, "{dataset}", "{shard}")),
-    params:
-        cfg=lambda wc: simulate_params(wc.dataset),
     log:
         str(layout.log_file(STUDY, "simulate", "{dataset}", "{shard}")),
-    conda:
-        "../envs/simulate.yaml"
     wildcard_constraints:
         shard=r"\d+",
+    conda:
+        "../envs/simulate.yaml"
+    params:
+        cfg=lambda wc: simulate_params(wc.dataset),
     message:
         "simulate {wildcards.dataset}, shard {wildcards.shard} -> {output} (log: {log})"
     shell:
@@ -28,14 +28,22 @@ rule validate_simulation:
     input:
         code=stage_code("simulate"),
     output:
-        directory(str(layout.validation_dir(STUDY))),
-    params:
-        cfg=simulate_params(config["train_dataset"]),
-        dataset=config["train_dataset"],
+        # the PNG of each figure in the report (the PDFs beside them)
+        report(
+            directory(str(layout.validation_dir(STUDY))),
+            patterns=["{name}.png"],
+            caption="../report/validation.rst",
+            category="Simulation",
+            subcategory="Validation",
+            labels={"figure": "{name}"},
+        ),
     log:
         str(layout.log_file(STUDY, "validate_simulation")),
     conda:
         "../envs/simulate.yaml"
+    params:
+        cfg=simulate_params(config["train_dataset"]),
+        dataset=config["train_dataset"],
     message:
         "validation figures of the simulation of {params.dataset} -> {output} (log: {log})"
     shell:

@@ -13,11 +13,25 @@ rule train:
         history=str(layout.model_dir(STUDY, "{model}") / "history.csv"),
         info=str(layout.model_dir(STUDY, "{model}") / "train_info.json"),
         provenance=str(layout.model_dir(STUDY, "{model}") / "provenance.json"),
+    log:
+        str(layout.log_file(STUDY, "train", "{model}")),
+    wildcard_constraints:
+        model="|".join(re.escape(m) for m in config["models"]),
+    conda:
+        "../envs/train.yaml"
+    threads: 4
+    resources:
+        gpu=1,
     params:
-        # what training this model reads: the training section and its own entry, nothing
-        # of the other models (changing one model re-runs only that model's training)
+        # what training this model reads: the training section and its own entry without its display
+        # label, nothing of the other models (changing one model re-runs only that model's training;
+        # changing a label redraws the figures only)
         cfg=lambda wc: json.dumps(
-            {"training": config["training"], "models": {wc.model: config["models"][wc.model]}}, sort_keys=True
+            {
+                "training": config["training"],
+                "models": {wc.model: {k: v for k, v in config["models"][wc.model].items() if k != "label"}},
+            },
+            sort_keys=True,
         ),
         outdir=lambda wc: str(layout.model_dir(STUDY, wc.model)),
         # resumable state: not an output, so it survives a failed job (Snakemake deletes outputs)
@@ -25,15 +39,6 @@ rule train:
         # `airshower`, or torchrun with one process per GPU when the profile gives several
         # (not a rerun trigger: the GPU count does not change what is trained)
         launch=lambda wildcards, resources: launcher(resources),
-    threads: 4
-    resources:
-        gpu=1,
-    log:
-        str(layout.log_file(STUDY, "train", "{model}")),
-    conda:
-        "../envs/train.yaml"
-    wildcard_constraints:
-        model="|".join(re.escape(m) for m in config["models"]),
     message:
         "train {wildcards.model} on {input.tensors} -> {params.outdir} (epochs, loss, ETA: {log})"
     shell:

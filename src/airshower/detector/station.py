@@ -10,7 +10,9 @@ Vectorised over a flat list of stations (no Python loop per station or particle)
    deposit cannot fire any station trigger (:func:`airshower.detector.trigger.minimum_trigger_signal`)
    stops here: it is silent whatever its time structure, so nothing more is drawn for it.
 2. **Times.** Each muon arrives at exp(m + s Z) after the shower front (Z standard normal;
-   the log-normal template of :mod:`airshower.physics.timing`). Gamma totals are split over
+   the log-normal template of :mod:`airshower.physics.timing`, calibrated to the measured
+   rise time, shifted by the shower's ``time_shift`` and fluctuating from station to station:
+   :func:`~airshower.physics.timing.station_template_fluctuations`). Gamma totals are split over
    FADC bins as independent Gamma variables whose shapes follow the templates' bin
    probabilities (CDF differences at the bin edges), normalised to the drawn total -- a
    Dirichlet split, which makes each bin the compound-Poisson-like Gamma of its own
@@ -39,7 +41,7 @@ from airshower.physics.particles import (
     muon_signal_beta,
     muon_vem,
 )
-from airshower.physics.timing import lognormal_parameters, normal_cdf
+from airshower.physics.timing import normal_cdf, station_template_fluctuations, template_parameters
 
 Z_EARLY = -2.326  # 1% quantile of the standard normal
 MIN_COMPONENT_FRACTION = 0.01
@@ -129,12 +131,17 @@ def station_traces(
     elec: Electronics,
     trace_bins: int,
     gate_vem: float = 0.0,
+    time_shift: np.ndarray | None = None,
+    fluctuate: bool = True,
 ) -> StationTraces:
     """Simulate the recorded traces of n stations.
 
     ``expected``: (n, 4) expected signal [VEM] of muon, em, em_mu, em_had; ``r``: distance
     to the shower axis [m]; ``dx``: station DX [g/cm2]; ``sec_theta``: sec(zenith);
-    ``gate_vem``: stations whose drawn total deposit is below it are not simulated in time.
+    ``gate_vem``: stations whose drawn total deposit is below it are not simulated in time;
+    ``time_shift``: (n,) shift of ln(t/ns) of the station's shower (None: 0); ``fluctuate``:
+    draw the station-to-station fluctuations of the time templates (False: every station
+    follows the calibrated mean template).
     """
     n = expected.shape[0]
     n_bins = window_bins(trace_bins, elec)
@@ -159,7 +166,11 @@ def station_traces(
     sel = np.nonzero(deposit >= gate_vem)[0]
     k = sel.size
     # 2. times
-    m, s = lognormal_parameters(r[sel], dx[sel])
+    m, s = template_parameters(r[sel], dx[sel], np.broadcast_to(sec_theta, r.shape)[sel])
+    if time_shift is not None:
+        m = m + np.asarray(time_shift, dtype=np.float64)[sel, None]
+    if fluctuate:
+        m, s = station_template_fluctuations(rng, m, s)
     open_ns = window_opening(m, s, expected[sel]) - rng.random(k) * elec.bin_ns  # random FADC phase
     row_of = np.full(n, -1, dtype=np.int64)
     row_of[sel] = np.arange(k)
@@ -195,3 +206,24 @@ def station_traces(
         saturated=saturated,
         deposit=deposit,
     )
+
+
+def rise_times(traces: np.ndarray, bin_ns: float, lo: float = 0.1, hi: float = 0.5) -> np.ndarray:
+    """Rise time t1/2 [ns] of each trace (k, T): the time from ``lo`` (10%) to ``hi`` (50%) of its
+    integrated signal (negative bins count as 0), interpolated linearly within bins; NaN for
+    an empty trace. The observable of the Auger rise-time analyses (de Mauro 2020)."""
+    cum = np.cumsum(np.maximum(np.asarray(traces, dtype=np.float64), 0.0), axis=1)
+    total = cum[:, -1]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cum = cum / total[:, None]
+    times = []
+    for f in (lo, hi):
+        above = cum >= f
+        j = np.where(above.any(axis=1), above.argmax(axis=1), cum.shape[1] - 1)
+        prev = np.where(j > 0, np.take_along_axis(cum, np.maximum(j - 1, 0)[:, None], axis=1)[:, 0], 0.0)
+        here = np.take_along_axis(cum, j[:, None], axis=1)[:, 0]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            frac = np.clip((f - prev) / (here - prev), 0.0, 1.0)
+        times.append((j + frac) * bin_ns)  # bin j covers [j, j + 1) bins; cum reaches f inside it
+    out = times[1] - times[0]
+    return np.where(total > 0, out, np.nan)

@@ -11,13 +11,26 @@ peak/charge ratio. UUB traces (8.333 ns) are triggered like the UB, on the trace
 into 25 ns bins with the UB peak/charge ratio (the UUB firmware emulates the UB triggers
 on filtered, down-sampled traces).
 
-Event trigger (T3, compact configuration "2C1 & 3C2"): at least three triggered stations
-such that one has a triggered first-crown neighbour and another triggered station within
-its second crown (hexagonal distance <= 2). The 6T5 quality flag: all six neighbours of
-the hottest station exist and work; it is stored, not enforced.
+Event trigger (T3; Auger, NIM A 613 (2010) 29, section 3): either of two compact
+configurations, Cn being the n-th crown of neighbours of a station (hexagonal distance n):
+
+* **ToT-2C1&3C2**: three stations with a time-over-threshold trigger, one of which has
+  another within its first crown and the third within its second (at least one ToT
+  neighbour in C1 and at least two in C1 + C2);
+* **2C1&3C2&4C4**: four stations with any station trigger (T2), one of which has another
+  in C1, a third within C2 and a fourth within C4 (at least 1 in C1, 2 in C1 + C2, 3 in
+  C1 + ... + C4).
+
+The coincidence windows of the T3 ((6 + 5 Cn) us) are always met by the stations of one
+simulated shower, so only the geometry is checked. Events that pass neither are not
+recorded (as by the array). The 6T5 quality flag (:func:`six_t5`: all six neighbours of the
+hottest station exist and work) is stored per event; training and evaluation select on it
+(``training.selection`` and ``evaluation.selection`` in the config).
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import numpy as np
 
@@ -101,21 +114,64 @@ def _member(keys: np.ndarray, sorted_keys: np.ndarray) -> np.ndarray:
     return sorted_keys[pos] == keys
 
 
-def compact_triplet(event: np.ndarray, station: np.ndarray, n_events: int, array: Array | None = None) -> np.ndarray:
-    """T3 "2C1 & 3C2" per event from its triggered (event index, station id) pairs; bool (n_events,)."""
+@lru_cache(maxsize=4)
+def _ring_offsets(max_ring: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Axial offsets (dq, dr) of every cell at hexagonal distance 1..max_ring, and that distance."""
+    span = range(-max_ring, max_ring + 1)
+    rows = [(dq, dr, (abs(dq) + abs(dr) + abs(dq + dr)) // 2) for dq in span for dr in span]
+    rows = sorted((d, dq, dr) for dq, dr, d in rows if 1 <= d <= max_ring)
+    ring, dq, dr = (np.array(c, dtype=np.int64) for c in zip(*rows, strict=True))
+    return dq, dr, ring
+
+
+def crown_rings(array: Array | None = None, max_ring: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Station ids of every cell within ``max_ring`` crowns of every station (n, c), -1 where none,
+    and the crown (hexagonal distance) of each column (c,)."""
     array = array or sd1500()
-    first, second = crown_tables(array)
-    event = np.asarray(event, dtype=np.int64)
-    station = np.asarray(station, dtype=np.int64)
+    key = (id(array), max_ring)
+    cached = _RINGS.get(key)
+    if cached is not None and cached[0] is array:
+        return cached[1], cached[2]
+    dq, dr, ring = _ring_offsets(max_ring)
+    ids = array.station_at(array.q[:, None] + dq, array.r[:, None] + dr)
+    _RINGS[key] = (array, ids, ring)
+    return ids, ring
+
+
+_RINGS: dict[tuple[int, int], tuple[Array, np.ndarray, np.ndarray]] = {}
+
+
+def _compact(event: np.ndarray, station: np.ndarray, n_events: int, need: tuple[int, ...],
+             array: Array) -> np.ndarray:
+    """Per event: some station of the set has >= need[k] others of the set within crowns 1..k+1."""
+    if event.size == 0:
+        return np.zeros(n_events, dtype=bool)
+    ids, ring = crown_rings(array, len(need))
     n = np.int64(array.n)
     keys = np.sort(event * n + station)
-    c1 = first[station]
-    c2 = second[station]
-    in1 = _member(event[:, None] * n + c1, keys) & (c1 >= 0)
-    in2 = _member(event[:, None] * n + c2, keys) & (c2 >= 0)
-    n1 = in1.sum(axis=1)
-    ok = (n1 >= 1) & (n1 + in2.sum(axis=1) >= 2)
+    nb = ids[station]
+    hit = _member(event[:, None] * n + nb, keys) & (nb >= 0)
+    ok = np.ones(event.size, dtype=bool)
+    for k, count in enumerate(need):
+        ok &= hit[:, ring <= k + 1].sum(axis=1) >= count
     return np.bincount(event[ok], minlength=n_events)[:n_events] > 0
+
+
+def t3_trigger(event: np.ndarray, station: np.ndarray, tot: np.ndarray, n_events: int,
+               array: Array | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The two T3 configurations per event, bool (n_events,) each: (ToT-2C1&3C2, 2C1&3C2&4C4).
+
+    ``event``, ``station``: (event index, station id) of every station with a station trigger
+    (T2); ``tot``: whether that trigger includes a time-over-threshold. The event trigger is
+    their logical or.
+    """
+    array = array or sd1500()
+    event = np.asarray(event, dtype=np.int64)
+    station = np.asarray(station, dtype=np.int64)
+    tot = np.asarray(tot, dtype=bool)
+    tot_mode = _compact(event[tot], station[tot], n_events, (1, 2), array)
+    four_mode = _compact(event, station, n_events, (1, 2, 2, 3), array)
+    return tot_mode, four_mode
 
 
 def six_t5(hottest: np.ndarray, event: np.ndarray, dead_event: np.ndarray, dead_station: np.ndarray,

@@ -7,9 +7,15 @@ number 1, 4, 14, 56, and ``all``, which also holds any other mass). Every uncert
 bootstrap standard error of ``evaluation.bootstrap`` resamples seeded by
 ``evaluation.seed`` (:mod:`airshower.evaluation.bootstrap`).
 
+Selection (``evaluation.selection``): with ``t5: true`` (the default) only the events whose
+``meta/t5`` flag is set enter the metrics (Auger's figures are for 6T5 events); the
+predictions file keeps every event. ``n_events`` counts the selected events,
+``selection`` says what was applied and how many events there were before.
+
 Layout of the JSON (``schema_version`` 2)::
 
     {"schema_version": 2, "model": ..., "dataset": ..., "n_events": N,
+     "selection": {"t5": bool, "n_before": N0},
      "evaluation": {the evaluation config section}, "lg_energy_bins": [edges],
      "zenith_bins": [edges, deg], "primaries": ["all", "p", "He", "N", "Fe"],
      "targets": [reconstructed targets], "uncertainty": bool,
@@ -50,6 +56,7 @@ import argparse
 import json
 import math
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -83,6 +90,29 @@ def pulls(pred: Predictions, target: str) -> np.ndarray:
     return ((reco - true) / sigma).reshape(len(reco), -1)
 
 
+def select_events(pred: Predictions, selection: Mapping[str, Any] | None) -> Predictions:
+    """The events of ``pred`` that ``selection`` keeps (``{"t5": True}``: the 6T5 events); all when None or t5 false.
+
+    Raises :class:`InputFileError` when the selection needs a flag the predictions file does
+    not hold (a file made before the flags were stored: predict it again).
+    """
+    if not selection or not selection.get("t5", False):
+        return pred
+    if "t5" not in pred.flags:
+        raise InputFileError(f"{pred.path}: 'evaluation.selection.t5' is true but the predictions file has no "
+                             "'meta/t5' flag; run predict again (or set evaluation.selection.t5: false)")
+    keep = np.nonzero(np.asarray(pred.flags["t5"], dtype=bool))[0]
+    if keep.size == len(pred):
+        return pred
+
+    def take(columns: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        return {k: np.asarray(v)[keep] for k, v in columns.items()}
+
+    return replace(pred, truth=take(pred.truth), reco=take(pred.reco), sigma=take(pred.sigma),
+                   event_id=np.asarray(pred.event_id)[keep], index=np.asarray(pred.index)[keep],
+                   flags=take(pred.flags))
+
+
 def check_evaluation(evaluation: Mapping[str, Any]) -> None:
     """Raise :class:`ConfigError` if the energy or zenith bin edges are not strictly ascending."""
     for key in ("lg_energy_bins", "zenith_bins"):
@@ -92,8 +122,11 @@ def check_evaluation(evaluation: Mapping[str, Any]) -> None:
 
 
 def compute_metrics(pred: Predictions, evaluation: Mapping[str, Any]) -> dict[str, Any]:
-    """The metrics dict of one predictions set (layout in the module docstring)."""
+    """The metrics dict of one predictions set (layout in the module docstring), after ``evaluation.selection``."""
     check_evaluation(evaluation)
+    n_before = len(pred)
+    selection = evaluation.get("selection")
+    pred = select_events(pred, selection)
     edges = [float(e) for e in evaluation["lg_energy_bins"]]
     n_boot = int(evaluation["bootstrap"])
     seed = int(evaluation["seed"])
@@ -155,6 +188,7 @@ def compute_metrics(pred: Predictions, evaluation: Mapping[str, Any]) -> dict[st
         "model": pred.model,
         "dataset": pred.dataset,
         "n_events": len(pred),
+        "selection": {"t5": bool((selection or {}).get("t5", False)), "n_before": n_before},
         "evaluation": dict(evaluation),
         "lg_energy_bins": edges,
         "zenith_bins": zenith_edges,

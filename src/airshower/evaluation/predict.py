@@ -10,7 +10,9 @@ uncertainty head also the standard deviations, ``normaliser.sigma``) and writes
 ``results/{study}/predictions/{dataset}/{model}.h5`` in the layout of
 :mod:`airshower.evaluation.prediction_file`: per event the reconstruction of every target
 the model predicts, the truth of every target the tensor file holds (``targets/*``), the
-true zenith [deg] from the true axis, the event id (``meta/event_id``) and the row.
+true zenith [deg] from the true axis, the event id (``meta/event_id``), the row and the
+6T5 flag (``meta/t5``). Every event is predicted; the selection (``evaluation.selection``)
+is applied by the evaluation.
 
 Nothing is read from the study config: what the network is and predicts is in its
 checkpoint. ``--batch-size`` and ``--device`` are runtime settings (they do not change the
@@ -66,6 +68,14 @@ def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
     return truth, event_id
 
 
+def read_flags(path: str | Path) -> dict[str, np.ndarray]:
+    """The per-event selection flags of a tensor file: ``{"t5": (N,) bool}`` from ``meta/t5`` (empty if absent)."""
+    from airshower.io.tensors import open_tensor_file
+
+    with open_tensor_file(Path(path)) as f:
+        return {"t5": np.asarray(f["meta/t5"][()], dtype=bool)} if "meta/t5" in f else {}
+
+
 def predict_source(
     model: torch.nn.Module,
     normaliser: TargetNormaliser,
@@ -83,7 +93,8 @@ def predict_source(
     predicted standard deviations (of the finalised values,
     :meth:`~airshower.targets.Target.finalise_sigma`), empty for a model without an
     uncertainty head.
-    ``progress`` draws a bar on stderr (events).
+    ``progress``: a bar on stderr when it is a terminal, else a line about every 10 % (events,
+    events/s, ETA).
     """
     import torch
 
@@ -121,8 +132,14 @@ def predict_source(
 
 
 def _progress_bar(total: int, enabled: bool) -> Any:
+    """A tqdm bar on a terminal; in a log file (a workflow job's) a line about every 10 % with
+    the events per second and the time left (:class:`~airshower.inference.progress.ProgressLines`)."""
     if not enabled:
         return None
+    if not sys.stderr.isatty():
+        from airshower.inference.progress import ProgressLines
+
+        return ProgressLines(total, "reconstructing", unit="events")
     from tqdm import tqdm
 
     return tqdm(total=total, unit="event", desc="reconstructing", dynamic_ncols=True, file=sys.stderr)
@@ -175,11 +192,13 @@ def predict_file(
     batch_size: int = 512,
     device: str | None = None,
     weights: str = "best",
+    progress: bool = True,
 ) -> dict[str, Any]:
     """Predict every event of ``tensors`` with the model in ``model_path`` and write ``output``.
 
     ``model_path`` is a ``model.pt`` or the model's folder. Returns a small record
-    (model, dataset, events, targets, seconds, events/s).
+    (model, dataset, events, targets, seconds, events/s). ``progress``: on stderr, a bar on a
+    terminal, else a line about every 10 % (the job's log in the workflow).
     """
     from airshower.inference.checkpoint import checkpoint_path, load_model
     from airshower.inference.device import choose_device
@@ -189,6 +208,7 @@ def predict_file(
     tensors = Path(tensors)
     require_writable(output, "predictions file")
     truth, event_id = read_truth(tensors)
+    flags = read_flags(tensors)
     dev = choose_device(device)
     model, normaliser, info = load_model(model_path, device=dev, weights=weights)
     name = model_name or str(info["name"])
@@ -198,8 +218,7 @@ def predict_file(
     if missing:
         raise InputFileError(f"{tensors}: no truth for the predicted target(s) {missing}")
     t0 = time.perf_counter()
-    reco, sigma = predict_source(model, normaliser, source, batch_size=batch_size, device=dev,
-                                 progress=sys.stderr.isatty())
+    reco, sigma = predict_source(model, normaliser, source, batch_size=batch_size, device=dev, progress=progress)
     seconds = time.perf_counter() - t0
     lacking = [t for t in info["targets"] if t not in reco]
     if lacking:
@@ -229,6 +248,7 @@ def predict_file(
         index=np.arange(len(event_id), dtype=np.int64),
         config=config,
         tensor_file=str(tensors),
+        flags=flags,
     )
     n = len(event_id)
     return {"model": name, "dataset": dataset, "events": n, "targets": list(info["targets"]),

@@ -13,7 +13,11 @@ and the figures. All values are in physical units (de-normalised). N events:
 * ``truth/<target>`` for every target the tensor file holds (at least those predicted),
   plus the truth-only columns ``truth/mass`` (N,) [A], ``truth/lg_energy`` (N,) and
   ``truth/zenith`` (N,) [deg] (from the true axis: zenith = arccos(axis_z));
-* ``meta/event_id`` (N,) int64, ``meta/index`` (N,) int64: row of the event in the tensor file.
+* ``meta/event_id`` (N,) int64, ``meta/index`` (N,) int64: row of the event in the tensor file;
+* ``meta/t5`` (N,) bool: the 6T5 flag of the event (the tensor file's ``meta/t5``). Every event
+  of the tensor file is predicted; the evaluation applies ``evaluation.selection`` on this
+  flag (:func:`airshower.evaluation.metrics.select_events`). Files written before the flag
+  existed lack it.
 
 Attributes: ``schema_version``, ``model``, ``dataset``, ``targets`` (JSON list of the
 predicted targets), ``uncertainty`` (bool: the ``sigma`` group is there), ``tensor_file`` (path it was made from), ``config`` (JSON: the config
@@ -57,6 +61,7 @@ class Predictions:
     config: dict[str, Any] = field(default_factory=dict)
     tensor_file: str = ""
     path: Path | None = None
+    flags: dict[str, np.ndarray] = field(default_factory=dict)  # per-event selection flags (``t5``), bool (N,)
 
     def __len__(self) -> int:
         return int(self.event_id.shape[0])
@@ -81,12 +86,14 @@ def write_predictions(
     config: Mapping[str, Any] | None = None,
     tensor_file: str = "",
     sigma: Mapping[str, np.ndarray] | None = None,
+    flags: Mapping[str, np.ndarray] | None = None,
 ) -> Path:
     """Write a predictions file atomically (see the module docstring for the layout).
 
     ``truth`` must hold ``lg_energy``, ``mass`` and the truth of every key of ``reco``;
     ``zenith`` is derived from ``truth["axis"]`` when not given. ``sigma``, when given, holds
-    the predicted standard deviation of every key of ``reco``.
+    the predicted standard deviation of every key of ``reco``. ``flags``: per-event bool
+    selection flags (``t5``), written as ``meta/<name>``.
     """
     unknown = sorted(set(reco) - set(TARGETS))
     if unknown:
@@ -104,6 +111,13 @@ def write_predictions(
     if sigma and sorted(sigma) != sorted(reco):
         raise ValueError(f"sigma holds {sorted(sigma)}, expected every reconstructed target {sorted(reco)}")
     _check_columns(sigma, n, "sigma")
+    flags = {k: np.asarray(v, dtype=bool) for k, v in (flags or {}).items()}
+    reserved = sorted(set(flags) & {"event_id", "index"})
+    if reserved:
+        raise ValueError(f"flags may not be named {reserved}")
+    for name, values in flags.items():
+        if values.shape != (n,):
+            raise ValueError(f"meta/{name} has shape {values.shape}, expected {(n,)}")
     path = Path(path)
     unit = units()
     with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
@@ -121,6 +135,8 @@ def write_predictions(
                 ds.attrs["unit"] = unit.get(name, "")
         f.create_dataset("meta/event_id", data=np.asarray(event_id, dtype=np.int64))
         f.create_dataset("meta/index", data=np.asarray(index, dtype=np.int64))
+        for name, values in flags.items():
+            f.create_dataset(f"meta/{name}", data=values)
     return path
 
 
@@ -160,8 +176,10 @@ def read_predictions(path: str | Path, require: Sequence[str] = ()) -> Predictio
             raise InputFileError(f"{path}: 'meta/event_id' or 'meta/index' is missing")
         event_id = f["meta/event_id"][()]
         index = f["meta/index"][()]
+        flags = {name: np.asarray(ds[()], dtype=bool) for name, ds in f["meta"].items()
+                 if name not in ("event_id", "index")}
         n = event_id.shape[0]
-        for group, columns in (("truth", truth), ("reco", reco), ("sigma", sigma)):
+        for group, columns in (("truth", truth), ("reco", reco), ("sigma", sigma), ("meta", flags)):
             for name, values in columns.items():
                 if values.shape[0] != n:
                     raise InputFileError(f"{path}: '{group}/{name}' has {values.shape[0]} rows, 'meta/event_id' {n}")
@@ -177,4 +195,5 @@ def read_predictions(path: str | Path, require: Sequence[str] = ()) -> Predictio
             config=config,
             tensor_file=str(f.attrs.get("tensor_file", "")),
             path=path,
+            flags=flags,
         )

@@ -13,7 +13,8 @@ Columns (units as in :mod:`airshower.targets`; each HDF5 dataset carries its ``u
 
 * ``file`` (the input file: its path in CSV, its index into the ``inputs`` attribute in
   HDF5), ``event_id``, ``hottest_station`` (array id of the window's centre station: the
-  origin of the core);
+  origin of the core), ``t5`` (1 where the event passes 6T5, the selection of Auger's
+  analyses; the table keeps every event);
 * per reconstructed target, its value: scalar targets under their name (``xmax`` [g/cm2],
   ``lg_energy``, ``ln_a``), vectors per component (``axis_x``, ``axis_y``, ``axis_z``;
   ``core_x``, ``core_y`` [m] relative to the hottest station; ``<name>_<i>`` for other
@@ -96,25 +97,28 @@ def _direction_columns(axis: np.ndarray, prefix: str = "") -> dict[str, tuple[np
     return {f"{prefix}zenith": (zenith_deg(axis), "deg"), f"{prefix}azimuth": (azimuth, "deg")}
 
 
-def _read_tensor_meta(
-    path: Path,
-) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, dict[str, tuple[np.ndarray, str]]]:
-    """(truth columns that the tensor file holds, event ids, hottest-station ids,
-    ``reference_<name>`` columns of its ``reference/`` group with their units)."""
+Columns = dict[str, tuple[np.ndarray, str]]
+
+
+def _read_tensor_meta(path: Path) -> tuple[dict[str, np.ndarray], Columns, Columns]:
+    """(truth columns that the tensor file holds, the columns ``event_id``, ``hottest_station`` and
+    ``t5``, the ``reference_<name>`` columns of its ``reference/`` group with their units)."""
     from airshower.io.tensors import open_tensor_file
 
     with open_tensor_file(path) as f:
-        for key in ("meta/event_id", "meta/hottest_station"):
+        for key in ("meta/event_id", "meta/hottest_station", "meta/t5"):
             if key not in f:
                 raise InputFileError(f"{path}: '{key}' is missing; the file breaks the tensor contract")
         event_id = np.asarray(f["meta/event_id"][()], dtype=np.int64)
         hottest = np.asarray(f["meta/hottest_station"][()], dtype=np.int64)
+        t5 = np.asarray(f["meta/t5"][()], dtype=np.int8)
         truth = {k: np.asarray(ds[()]) for k, ds in f["targets"].items()} if "targets" in f else {}
         reference = {
             f"reference_{k}": (np.asarray(ds[()], dtype=np.float64), str(ds.attrs.get("unit", "")))
             for k, ds in (f["reference"].items() if "reference" in f else ())
         }
-    return truth, event_id, hottest, reference
+    meta = {"event_id": (event_id, ""), "hottest_station": (hottest, ""), "t5": (t5, "")}
+    return truth, meta, reference
 
 
 def table_columns(
@@ -220,7 +224,7 @@ def reconstruct(
                                 {"reconstruct": str(path)})
             source = H5Source(tensors)
             check_trace_format(source, info, model_path, path)
-            truth, event_id, hottest, reference = _read_tensor_meta(tensors)
+            truth, meta, reference = _read_tensor_meta(tensors)
             first_truth = sorted(truth) if first_truth is None else first_truth
             if sorted(truth) != first_truth:
                 raise InputFileError(
@@ -237,9 +241,8 @@ def reconstruct(
                                          progress=progress)
             check_finite(reco, sigma, model_path, path)
             columns = {
-                "file": (np.full(len(event_id), index, dtype=np.int32), ""),
-                "event_id": (event_id, ""),
-                "hottest_station": (hottest, ""),
+                "file": (np.full(len(meta["event_id"][0]), index, dtype=np.int32), ""),
+                **meta,
                 **table_columns(reco, sigma, truth, targets),
                 **reference,
             }

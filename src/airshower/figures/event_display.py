@@ -7,9 +7,10 @@ at the row its predictions file records (``meta/index``). Panels:
   relative to the hottest station [us]: each cell of the G x G axial window drawn as a
   hexagon at its lattice position (:func:`airshower.hexgrid.axial_to_xy`, relative to the
   hottest station); silent stations open, dead stations hatched grey, saturated stations
-  with a thick black edge, absent cells not drawn; the true core (star), each model's
-  reconstructed core where predicted (its marker), and an arrow for the direction of
-  propagation projected on the ground (length 3 km x sin(zenith));
+  with a thick black edge, absent cells not drawn; the true core (open black star with a
+  white halo: a position, not a data point), each model's reconstructed core where predicted
+  (its open marker), and an arrow for the direction of propagation projected on the ground
+  (length 3 km x sin(zenith)), all named in a legend above the panels;
 * traces of the hottest stations [VEM per bin] against time [us] (start time + bin x bin width);
 * truth and every model's reconstruction, printed.
 
@@ -28,6 +29,7 @@ from matplotlib import patheffects
 from matplotlib.collections import PatchCollection
 from matplotlib.colors import LogNorm, Normalize
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.patches import RegularPolygon
 from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullFormatter
 
@@ -144,36 +146,55 @@ def _footprint(ax, fig: Figure, event: TensorEvent, values: np.ndarray, norm, cm
         bar.ax.xaxis.set_major_locator(MaxNLocator(4))
 
 
-def _mark_geometry(ax, event: TensorEvent, models: Sequence[tuple[int, Predictions, int]]) -> None:  # noqa: ANN001
+TRUE_CORE = {"marker": "*", "ms": 8.5, "mfc": "none", "mec": "black", "mew": 1.1}  # open: a position, not data
+
+
+def _halo(width: float) -> list[object]:
+    return [patheffects.withStroke(linewidth=width, foreground="white")]
+
+
+def _mark_geometry(ax, event: TensorEvent, models: Sequence[tuple[int, Predictions, int, str]]) -> list[tuple[object, str]]:  # noqa: ANN001
+    """True core (open black star with a white halo), direction arrow and each model's reconstructed
+    core (its open marker); returns the legend entries (handle, text) of what was drawn."""
+    entries: list[tuple[object, str]] = []
     core = event.targets.get("core")
     if core is not None:
         cx, cy = float(core[0]) / 1000.0, float(core[1]) / 1000.0
-        ax.plot([cx], [cy], marker="*", color="black", ms=7, mfc="yellow", mew=0.6, zorder=5)
+        (star,) = ax.plot([cx], [cy], ls="none", zorder=7, **TRUE_CORE)
+        star.set_path_effects(_halo(2.2))
+        entries.append((Line2D([], [], ls="none", **TRUE_CORE), "true core"))
         axis = event.targets.get("axis")
         if axis is not None:
             # the axis points to where the shower comes from; it propagates along -axis
             arrow = ax.annotate("", xy=(cx - ARROW_KM * axis[0], cy - ARROW_KM * axis[1]), xytext=(cx, cy),
                                 arrowprops={"arrowstyle": "-|>", "color": "black", "lw": 1.3}, zorder=5)
-            arrow.arrow_patch.set_path_effects([patheffects.withStroke(linewidth=2.6, foreground="white")])
-    for index, pred, k in models:
+            arrow.arrow_patch.set_path_effects(_halo(2.6))
+            entries.append((Line2D([], [], ls="none", marker=r"$\rightarrow$", color="black", ms=9),
+                            "direction (ground)"))
+    for index, pred, k, label in models:
         if "core" in pred.reco:
             rx, ry = pred.reco["core"][k] / 1000.0
             style = model_style(index)
-            ax.plot([rx], [ry], marker=style["marker"], color=style["color"], mfc="none", ms=5, mew=1.0, zorder=6)
+            marks = {"marker": style["marker"], "color": style["color"], "mfc": "none", "ms": 5, "mew": 1.0}
+            (point,) = ax.plot([rx], [ry], ls="none", zorder=6, **marks)
+            point.set_path_effects(_halo(2.2))
+            entries.append((Line2D([], [], ls="none", **marks), f"{label}: core"))
+    return entries
 
 
-def _summary_text(event: TensorEvent, models: Sequence[tuple[int, Predictions, int]]) -> str:
+def _summary_text(event: TensorEvent, models: Sequence[tuple[int, Predictions, int, str]]) -> str:
     first = models[0][1]
     k0 = models[0][2]
     mass = int(round(float(first.truth["mass"][k0])))
+    width = min(22, max(6, *(len(label) + 1 for *_, label in models)))
     lines = [
         f"event {event.event_id}  (row {event.index})",
         f"A = {mass} ({PRIMARY_NAMES.get(mass, '?')}), zenith {float(first.truth['zenith'][k0]):.1f} deg",
         f"true: Xmax {float(first.truth['xmax'][k0]):.0f} {GCM2}, lg E {float(first.truth['lg_energy'][k0]):.2f}",
         "",
-        f"{'model':<12}{'Xmax':>6}{'dX':>6}{'lgE':>7}{'dAx':>6}",
+        f"{'model':<{width}}{'Xmax':>6}{'dX':>6}{'lgE':>7}{'dAx':>6}",
     ]
-    for _, pred, k in models:
+    for _, pred, k, label in models:
         xmax = pred.reco.get("xmax")
         lg_e = pred.reco.get("lg_energy")
         axis = pred.reco.get("axis")
@@ -184,7 +205,7 @@ def _summary_text(event: TensorEvent, models: Sequence[tuple[int, Predictions, i
             f"{opening_angle_deg(axis[k:k + 1], pred.truth['axis'][k:k + 1])[0]:6.2f}" if axis is not None
             else f"{'-':>6}",
         ]
-        lines.append(f"{pred.model[:11]:<12}" + "".join(cols))
+        lines.append(f"{label[:width - 1]:<{width}}" + "".join(cols))
     lines.append("")
     lines.append(f"dX: reco - true [{GCM2}]; dAx: axis error [deg]")
     return "\n".join(lines)
@@ -195,16 +216,18 @@ def plot_example_event(
     models: Sequence[tuple[int, Predictions]],
     width: str,
     n_traces: int = 4,
+    labels: Sequence[str] | None = None,
 ) -> Figure:
-    """The example-event figure; ``models`` pairs each model's style index with its predictions."""
+    """The example-event figure; ``models`` pairs each model's style index with its predictions,
+    ``labels`` are their display names (default: the names in the predictions files)."""
     import matplotlib.pyplot as plt
 
     rows = []
-    for index, pred in models:
+    for n, (index, pred) in enumerate(models):
         match = np.flatnonzero(pred.event_id == event.event_id)
         if match.size == 0:
             raise InputFileError(f"{pred.path}: event {event.event_id} is not in the predictions of {pred.model}")
-        rows.append((index, pred, int(match[0])))
+        rows.append((index, pred, int(match[0]), labels[n] if labels else pred.model))
     w = width_in(width)
     if width == "single":  # footprints side by side, then traces, then the text, each full width
         fig = plt.figure(figsize=(w, w * 1.4))
@@ -227,7 +250,11 @@ def plot_example_event(
     t_norm = Normalize(vmin=t_on.min(), vmax=t_on.max()) if t_on.size else Normalize(0, 1)
     _footprint(ax_time, fig, event, t_us, t_norm, "plasma", r"start time [$\mu$s]")
     for ax in (ax_sig, ax_time):
-        _mark_geometry(ax, event, rows)
+        entries = _mark_geometry(ax, event, rows)
+    if entries:
+        handles, texts = zip(*entries, strict=True)
+        fig.legend(handles, texts, loc="outside upper center", ncol=min(len(entries), 3 if width == "single" else 6),
+                   columnspacing=1.0, handletextpad=0.3, fontsize="x-small")
     ax_time.set_ylabel("")
 
     order = np.argsort(np.where(on, signal, -np.inf), axis=None)[::-1][: max(0, n_traces)]

@@ -2,13 +2,18 @@
 
 Reads, for every model of the config (``models``) and test dataset (``test_datasets``, the
 first nominal), the products laid out in :mod:`airshower.figures.study` and writes to
-``results/{study}/figures/`` (each figure in every format of ``figures.formats``):
+``results/{study}/figures/`` (each figure in every format of ``figures.formats``, in the look
+of ``figures.style``). Legends, titles and tables name models and datasets by their display
+labels (:mod:`airshower.figures.labels`: ``label`` of an entry of ``models`` or ``datasets``,
+else one derived from its type or settings), in the config's order:
 
 ==============================  =============================================================
 ``xmax_resolution``             Xmax resolution vs lg E, all models (nominal test set)
 ``xmax_bias``                   Xmax bias vs lg E, all models
-``headline``                    resolution vs parameters, wall time and GPU hours
-``learning_curves``             training and validation loss vs epoch and training time
+``headline``                    resolution vs parameters, training time and (where a GPU was
+                                used) GPU time
+``learning_curves``             validation Xmax resolution (where recorded) and losses vs
+                                epoch and training time
 ``merit_factor``                p/Fe merit factor of reconstructed and true Xmax vs lg E
 ``targets_vs_energy``           resolution and bias of every other target vs lg E (energy in
                                 percent, axis and core 68% containment, ln A with its merit factor)
@@ -21,7 +26,9 @@ first nominal), the products laid out in :mod:`airshower.figures.study` and writ
 ``example_event``               footprint (signal, start time), traces, reconstructions
 ``xmax_2d_{model}``             reconstructed vs true Xmax, per model
 ``xmax_distributions_{model}``  reconstructed Xmax per primary, per model
-``summary.csv|md|tex``          one row per model (:mod:`airshower.figures.summary`)
+``summary.csv|md|tex``          one row per model, complete (CSV); a physics table and a
+                                cost table that fit a page (Markdown, LaTeX)
+                                (:mod:`airshower.figures.summary`)
 ``targets.csv|md|tex``          one row per model and reconstructed target: resolution, bias,
                                 merit factor, pull width (:mod:`airshower.figures.target_summary`)
 ==============================  =============================================================
@@ -108,9 +115,12 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     from airshower.figures.summary import summary_rows, write_csv, write_latex, write_markdown
     from airshower.figures.target_summary import write_target_tables
 
+    from airshower.figures.paper_style import latex_available
+
     out_dir = Path(out_dir)
     width, formats, dpi = figures["width"], list(figures["formats"]), int(figures["dpi"])
     stat = figures["resolution"]
+    style, usetex = figures.get("style", "default"), bool(figures.get("usetex", False))
     written: list[Path] = []
 
     def save(fig: Any, stem: str) -> None:
@@ -122,11 +132,13 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     row, _ = choose_example([m.predictions for m in study.models], float(figures["example_lg_energy"]))
     event = read_event(study.tensor_file, row)
 
-    with paper_style(width):
+    with paper_style(width, style, usetex, formats):
+        if usetex and style == "journal" and latex_available(formats):  # as paper_style decides
+            _escape_labels_for_latex(study)
         save(plot_xmax_vs_energy(study, stat, width), "xmax_resolution")
         save(plot_xmax_vs_energy(study, "bias", width), "xmax_bias")
         save(plot_headline(study, stat, figures["headline_lg_energy"], width), "headline")
-        save(plot_learning_curves(study, width), "learning_curves")
+        save(plot_learning_curves(study, width, stat), "learning_curves")
         save(plot_merit_factor(study, width), "merit_factor")
         save(plot_targets_vs_energy(study, stat, width), "targets_vs_energy")
         save(plot_xmax_vs_zenith(study, stat, width), "xmax_vs_zenith")
@@ -135,11 +147,11 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
         if len(study.datasets) > 1:
             save(plot_model_dependence(study, width), MODEL_DEPENDENCE)
         for m in study.models:
-            save(plot_xmax_2d(m.predictions, width), f"xmax_2d_{m.name}")
-            save(plot_xmax_per_primary(m.predictions, width, figures["distribution_lg_energy"]),
-                 f"xmax_distributions_{m.name}")
+            save(plot_xmax_2d(m.predictions, width, m.label), f"xmax_2d_{m.name}")
+            save(plot_xmax_per_primary(m.predictions, width, figures["distribution_lg_energy"], m.label,
+                                       study.dataset_label(study.nominal)), f"xmax_distributions_{m.name}")
         fig = plot_example_event(event, [(m.index, m.predictions) for m in study.models], width,
-                                 int(figures["example_traces"]))
+                                 int(figures["example_traces"]), labels=[m.label for m in study.models])
         save(fig, "example_event")
 
     energies = [float(e) for e in figures["summary_lg_energies"]]
@@ -151,6 +163,15 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     return written
 
 
+def _escape_labels_for_latex(study: Any) -> None:
+    """Display labels made safe for ``text.usetex`` (underscores, percent signs, ...)."""
+    from airshower.figures.summary import tex_text
+
+    for m in study.models:
+        m.label = tex_text(m.label)
+    study.dataset_labels = {ds: tex_text(label) for ds, label in study.dataset_labels.items()}
+
+
 def run_figures(
     results: str | Path,
     models: Sequence[str],
@@ -159,13 +180,23 @@ def run_figures(
     tensor_file: str | Path,
     out_dir: str | Path | None = None,
     study_name: str | None = None,
+    model_labels: Mapping[str, str] | None = None,
+    dataset_labels: Mapping[str, str] | None = None,
+    selection: Mapping[str, Any] | None = None,
 ) -> list[Path]:
-    """Load the study's products under ``results`` and draw everything into ``out_dir``."""
+    """Load the study's products under ``results`` and draw everything into ``out_dir``.
+
+    ``models`` and ``datasets`` in the order drawn; ``model_labels`` and ``dataset_labels``:
+    their display names (:func:`airshower.figures.labels.labels_from_config`; default: the
+    architecture's label of each model, the name of each dataset); ``selection``: the events
+    the figures drawn from predictions show (``evaluation.selection``, as the metrics).
+    """
     from airshower.figures.study import load_study
     from airshower.io.files import require_writable
 
     out_dir = require_writable(out_dir or Path(results) / "figures", "figures folder", directory=True)
-    study = load_study(results, models, datasets, tensor_file=tensor_file, name=study_name)
+    study = load_study(results, models, datasets, tensor_file=tensor_file, name=study_name,
+                       model_labels=model_labels, dataset_labels=dataset_labels, selection=selection)
     return make_figures(study, figures, out_dir)
 
 
@@ -178,11 +209,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(config: dict[str, Any], args: argparse.Namespace) -> int:
-    """``airshower figures``: reads ``study``, ``models``, ``test_datasets`` and ``figures``."""
+    """``airshower figures``: reads ``study``, ``models`` (names, types, labels), ``test_datasets``,
+    their entries of ``datasets`` and ``simulation`` (for the datasets' labels), ``figures`` and
+    ``evaluation.selection``."""
+    from airshower.figures.labels import labels_from_config
+
     results = Path(args.results or layout.results_dir(config["study"]))
     datasets = list(config["test_datasets"])
     tensors = args.tensors or layout.tensor_file(config["study"], datasets[0])
+    model_labels, dataset_labels = labels_from_config(config)
     written = run_figures(results, list(config["models"]), datasets, config["figures"], tensors,
-                          args.output_dir, study_name=config["study"])
+                          args.output_dir, study_name=config["study"], model_labels=model_labels,
+                          dataset_labels=dataset_labels, selection=config["evaluation"]["selection"])
     print(f"wrote {len(written)} files to {Path(args.output_dir or results / 'figures')}")
     return 0

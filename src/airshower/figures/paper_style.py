@@ -5,8 +5,9 @@
 * Fonts 8 pt (single) / 9 pt (double), ticks inside on all sides, no frame around legends.
 * Two looks (config ``figures.style``): ``default``, DejaVu Sans with upright mathtext (screen
   and report); ``journal``, serif text in Latin Modern Roman with Computer Modern mathtext and
-  italic symbols, the faces of a LaTeX paper (the fonts of ``mplhep-data``, installed with
-  ``mplhep``; without them STIX, which matplotlib ships). ``figures.usetex: true`` typesets
+  italic symbols, the faces of a LaTeX paper. The Latin Modern fonts come from ``mplhep-data``
+  (``pip install mplhep``, optional: not a dependency of the package); without them the journal
+  style uses STIX (Times-like text and math), which matplotlib ships. ``figures.usetex: true`` typesets
   every label with LaTeX in the journal style where ``latex`` (and ``dvipng`` for PNG) is
   installed, else it warns and keeps mathtext.
 * Models keep one colour and marker in every figure: their position in the study's model
@@ -176,8 +177,17 @@ def style_params(style: str = "default", usetex: bool = False, formats: Sequence
 def paper_style(width: str, style: str = "default", usetex: bool = False,
                 formats: Sequence[str] = ("pdf",)) -> Iterator[None]:
     """Context in which figures are drawn in the paper style (``style``: ``default`` or ``journal``)."""
-    with plt.rc_context(rc_params(width) | style_params(style, usetex, formats)):
-        yield
+    import logging
+
+    # fontTools, embedding the OpenType fonts of the journal style, logs a line per font about its dates
+    quiet = logging.getLogger("fontTools")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)
+    try:
+        with plt.rc_context(rc_params(width) | style_params(style, usetex, formats)):
+            yield
+    finally:
+        quiet.setLevel(level)
 
 
 def new_figure(width: str, aspect: float = 0.75, ncols: int = 1, nrows: int = 1, **kwargs: object):
@@ -220,8 +230,24 @@ def model_legend(fig: Figure, ax: object, width: str, extra: Sequence[tuple[obje
         labels.append(label)
     if not handles:
         return
-    ncol = min(len(handles), 3 if width == "single" else 6)
+    ncol = legend_columns(labels, fig.get_figwidth(), 3 if width == "single" else 6)
     fig.legend(handles, labels, loc="outside upper center", ncol=ncol, columnspacing=1.0, handletextpad=0.4)
+
+
+def legend_columns(labels: Sequence[str], width_in: float, most: int) -> int:
+    """The most columns (up to ``most``) in which a legend of ``labels`` fits ``width_in`` (estimated:
+    about 0.55 em a character, 2 em of handle and 1 em between columns), so that long display labels
+    wrap into more rows instead of running off the figure."""
+    from matplotlib.font_manager import FontProperties
+
+    em = FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points() / 72.0
+    for ncol in range(min(len(labels), most), 1, -1):
+        rows = -(-len(labels) // ncol)
+        columns = [labels[c * rows:(c + 1) * rows] for c in range(ncol)]
+        needed = sum(max((len(t) for t in col), default=0) * 0.55 * em + 2.0 * em for col in columns if col)
+        if needed + (ncol - 1) * em <= 0.97 * width_in:
+            return ncol
+    return 1
 
 
 def note(ax: object, text: str) -> None:
@@ -238,22 +264,25 @@ def compact_number(value: float) -> str:
 
 
 def readable_log_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
-    """Two to ``most`` tick values in [lo, hi] of a log axis: powers of ten over several decades,
-    1-3, 1-2-5 or 1-2-3-5-7 steps over fewer; a span without two such values gets its two ends."""
+    """Three (else two) to ``most`` tick values in [lo, hi] of a log axis: the coarsest of powers of
+    ten (every n-th over many decades), 1-3, 1-2-5, 1-2-3-5-7 steps that gives three; a span without
+    two such values gets its two ends."""
     import math
 
     lo, hi = sorted((float(lo), float(hi)))
     if not (lo > 0 and math.isfinite(hi)):
         return []
     decades = range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1)
+    choices = []
     for subs in ((1.0,), (1.0, 3.0), (1.0, 2.0, 5.0), (1.0, 2.0, 3.0, 5.0, 7.0), (1.0, 1.5, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0)):
         ticks = [float(f"{m * 10.0**e:.6g}") for e in decades for m in subs if lo <= m * 10.0**e <= hi * (1 + 1e-9)]
         if len(ticks) > most and subs == (1.0,):
-            step = math.ceil(len(ticks) / most)
-            return ticks[::step]
-        if len(ticks) >= 2:
+            return ticks[:: math.ceil(len(ticks) / most)]
+        if 3 <= len(ticks) <= most:
             return ticks
-    return [float(f"{lo:.2g}"), float(f"{hi:.2g}")]
+        choices.append(ticks)
+    two = [t for t in choices if len(t) == 2]
+    return two[0] if two else [float(f"{lo:.2g}"), float(f"{hi:.2g}")]
 
 
 def log_axis(ax: object, axis: str = "x", limits: tuple[float, float] | None = None) -> None:

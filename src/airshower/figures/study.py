@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from airshower.errors import InputFileError
-from airshower.evaluation.metrics import read_metrics
+from airshower.evaluation.metrics import read_metrics, select_events
 from airshower.evaluation.prediction_file import Predictions, read_predictions
 from airshower.io.files import read_json, require_file
 from airshower.targets import TARGETS
@@ -149,8 +149,12 @@ def load_study(
     name: str | None = None,
     model_labels: Mapping[str, str] | None = None,
     dataset_labels: Mapping[str, str] | None = None,
+    selection: Mapping[str, Any] | None = None,
 ) -> Study:
     """Read every model's training record, metrics on each dataset, and nominal predictions.
+
+    ``selection``: the events of the predictions kept (``evaluation.selection``, e.g. 6T5),
+    as the metrics keep them.
 
     ``model_labels`` and ``dataset_labels`` (name -> display name, e.g. from
     :func:`airshower.figures.labels.labels_from_config`): a model without one is labelled
@@ -172,7 +176,8 @@ def load_study(
                     f"{results / 'metrics' / ds / f'{model}.json'}: holds model {m['model']!r} on "
                     f"{m['dataset']!r}, expected {model!r} on {ds!r}"
                 )
-        predictions = read_predictions(results / "predictions" / datasets[0] / f"{model}.h5")
+        predictions = select_events(read_predictions(results / "predictions" / datasets[0] / f"{model}.h5"),
+                                    selection)
         records.append(
             ModelRecord(
                 name=model,

@@ -17,7 +17,7 @@ on every other test set (``xmax_bias_{E}_{dataset}``), each with its bootstrap e
   the nominal test set, the bias on each test set (columns named by the datasets' labels)
   and the merit factor;
 * cost (``table`` in one column when it fits, else ``table*``): parameters, FLOPs per event,
-  training time (in s, min or h, whichever reads best), GPU time (only when a model trained
+  training time (in s, min or h, whichever reads best for the column), GPU time (only when a model trained
   on GPUs) and epochs; the device in the caption, or in a column when the models differ.
 
 The LaTeX captions typeset their symbols (:math:`X_\\mathrm{max}`) and need only
@@ -44,6 +44,7 @@ from airshower.figures.study import ModelRecord, Study, block_entries, xmax_entr
 COLUMN_PT = 246.0  # \columnwidth of a two-column article (REVTeX, JINST: 3.4 in)
 TEXT_PT = 510.0  # \textwidth of the same (7.06 in)
 TABCOLSEP_PT = 6.0  # LaTeX's default \tabcolsep
+MARGIN = 0.95  # the width estimate is good to a few percent: a table must fit 95% of the space
 TEX_GCM2 = r"g\,cm$^{-2}$"
 TEX_XMAX = r"$X_\mathrm{max}$"
 TEX_STAT = {"std": r"$\sigma(\Delta X_\mathrm{max})$", "half68": r"$\frac{1}{2}w_{68}(\Delta X_\mathrm{max})$"}
@@ -135,15 +136,27 @@ def _si(value: float | None, unit_steps: Sequence[tuple[float, str]]) -> str:
 COUNT_STEPS = ((1e9, " G"), (1e6, " M"), (1e3, " k"))
 
 
-def format_duration(seconds: float | None) -> str:
-    """A duration in the unit that reads best: ``17 s``, ``1.4 min``, ``47 min``, ``2.5 h``, ``120 h`` (empty: None)."""
+TIME_UNITS = ((120.0, 1.0, "s"), (7200.0, 60.0, "min"), (math.inf, 3600.0, "h"))
+
+
+def duration_unit(seconds: float) -> tuple[float, str]:
+    """(seconds per unit, unit) that reads best for durations up to ``seconds``: s below 2 min,
+    min below 2 h, else h (never "0.0069 h")."""
+    for limit, factor, unit in TIME_UNITS:
+        if seconds < limit:
+            return factor, unit
+    return 3600.0, "h"
+
+
+def format_duration(seconds: float | None, unit: tuple[float, str] | None = None, with_unit: bool = True) -> str:
+    """A duration in ``unit`` (default: :func:`duration_unit` of itself), two significant digits below 10:
+    ``17 s``, ``1.4 min``, ``47 min``, ``2.5 h``, ``120 h``; empty for None."""
     if seconds is None or not math.isfinite(seconds):
         return ""
-    for limit, factor, unit in ((120.0, 1.0, "s"), (7200.0, 60.0, "min"), (math.inf, 3600.0, "h")):
-        if seconds < limit:
-            value = seconds / factor
-            return f"{value:.2g} {unit}" if value < 10 else f"{value:.0f} {unit}"
-    raise AssertionError("unreachable")
+    factor, name = unit or duration_unit(seconds)
+    value = seconds / factor
+    text = f"{value:.2g}" if value < 10 else f"{value:.0f}"
+    return f"{text} {name}" if with_unit else text
 
 
 def plus_minus(value: float | None, err: float | None, digits: int, tex: bool, scale: float = 1.0) -> str:
@@ -185,7 +198,8 @@ def _tex_width_pt(cell: str, size: float = 10.0) -> float:
     from matplotlib.font_manager import FontProperties
     from matplotlib.textpath import TextToPath
 
-    text = cell.replace("--", "–").replace(r"\,", " ").replace(r"\%", "%").replace(r"\_", "_").replace(r"\&", "&")
+    # an en dash (--) is as wide as a digit in Computer Modern; cmr10 has no glyph for it
+    text = cell.replace("--", "0").replace(r"\,", " ").replace(r"\%", "%").replace(r"\_", "_").replace(r"\&", "&")
     if not text.strip():
         return 0.0
     import matplotlib
@@ -220,13 +234,22 @@ def latex_table(header: Sequence[str], body: Sequence[Sequence[str]], caption: s
     above the ``header`` (column groups with ``\\multicolumn`` and ``\\cmidrule``); ``gaps``:
     body rows after which a small vertical space separates groups; ``env``: ``table``
     (one column) or ``table*`` (full width); None: ``table`` when the estimated width fits a
-    column of a two-column article, else ``table*``.
+    column of a two-column article, else ``table*``, whose columns move closer (``\\tabcolsep``
+    4 pt) and then its font shrinks (``\\small``) where that makes it fit the text width (each
+    with a 5% margin for the error of the estimate).
     """
+    fit = []
+    natural = estimate_width_pt([header], body)
     if env is None:
-        env = "table" if estimate_width_pt([header], body) <= COLUMN_PT else "table*"
+        env = "table" if natural <= MARGIN * COLUMN_PT else "table*"
+    if env == "table*" and natural > MARGIN * TEXT_PT:
+        fit.append(r"\setlength{\tabcolsep}{4pt}")
+        if estimate_width_pt([header], body, colsep=4.0) > MARGIN * TEXT_PT:
+            fit.append(r"\small")
     lines = [
         rf"\begin{{{env}}}",
         r"\centering",
+        *fit,
         r"\caption{" + caption + "}",
         r"\label{tab:" + label.replace("_", "-") + "}",
         r"\begin{tabular}{" + "l" * left + "r" * (len(header) - left) + "}",
@@ -325,15 +348,29 @@ def _common_device(rows: Sequence[dict[str, Any]]) -> str | None:
     return devices.pop() if len(devices) == 1 and all(r["device"] is not None for r in rows) else None
 
 
+def _device_name(row: dict[str, Any]) -> str:
+    """Short name of a training device: ``CPU``, or the GPU's name and how many (``NVIDIA H200 x 4``)."""
+    if row["device"] is None:
+        return ""
+    if not row["on_gpu"]:
+        return "CPU"
+    n = int(row.get("n_devices") or 1)
+    return str(row["device"]) + (f" x {n}" if n > 1 else "")
+
+
 def cost_table(rows: Sequence[dict[str, Any]], tex: bool) -> tuple[list[str], list[list[str]]]:
     """(header, body) of the cost table; GPU time only when a model trained on GPUs, the device
     as a column only when the models differ in it."""
     gpu = any(r["on_gpu"] for r in rows)
     device_column = _common_device(rows) is None and any(r["device"] is not None for r in rows)
+    times = [r["training_time_s"] for r in rows if r["training_time_s"] is not None]
+    unit = duration_unit(max(times)) if times else (3600.0, "h")
+    gpu_times = [r["device_hours"] * 3600.0 for r in rows if r["on_gpu"] and r["device_hours"] is not None]
+    gpu_unit = duration_unit(max(gpu_times)) if gpu_times else unit
     header = ["Model" if tex else "model", "Parameters" if tex else "parameters",
-              "FLOPs/event", "Training" if tex else "training time"]
+              "FLOPs/event", f"{'Training' if tex else 'training'} [{unit[1]}]"]
     if gpu:
-        header.append("GPU time")
+        header.append(f"GPU time [{gpu_unit[1]}]")
     header.append("Epochs" if tex else "epochs (best)")
     if device_column:
         header.append("Device" if tex else "device")
@@ -345,13 +382,13 @@ def cost_table(rows: Sequence[dict[str, Any]], tex: bool) -> tuple[list[str], li
             epochs += f" ({r['best_epoch']})"
         cells = [tex_text(r["label"]) if tex else r["label"],
                  _si(r["parameters"], COUNT_STEPS), _si(r["flops_per_event"], COUNT_STEPS),
-                 format_duration(r["training_time_s"])]
+                 format_duration(r["training_time_s"], unit, with_unit=False)]
         if gpu:
-            cells.append(format_duration(None if r["device_hours"] is None else r["device_hours"] * 3600)
-                         if r["on_gpu"] else dash)
+            cells.append(format_duration(None if r["device_hours"] is None else r["device_hours"] * 3600, gpu_unit,
+                                         with_unit=False) if r["on_gpu"] else dash)
         cells.append(epochs)
         if device_column:
-            cells.append(tex_text(str(r["device"] or "")) if tex else str(r["device"] or ""))
+            cells.append(tex_text(_device_name(r)) if tex else _device_name(r))
         body.append(cells)
     return header, body
 
@@ -367,6 +404,8 @@ def cost_caption(study: Study, rows: Sequence[dict[str, Any]], tex: bool) -> str
         text += ", GPU time (training time x GPUs, for the models trained on GPUs)"
     text += ", epochs run (best epoch)."
     if device is not None:
+        if device.lower().startswith("cpu"):
+            device = "a CPU" + device[3:]
         text += f" Trained on {tex_text(device) if tex else device}."
     return text.replace(" x ", r" $\times$ ") if tex else text
 

@@ -87,7 +87,7 @@ TEX_STATS = {"std": r"$\sigma$", "half68": r"$\frac{1}{2}w_{68}$", "q68": r"68\%
 def _table(rows: Sequence[dict[str, Any]], stat: str, tex: bool) -> tuple[list[str], list[list[str]], list[int]]:
     """(header, body, last row of each model) of the Markdown (``tex`` False) or LaTeX table."""
     if tex:
-        header = ["Model", "Target", "Unit", "Stat.", "Resolution", "Bias", "MF", "MF (true)", "Pull width"]
+        header = ["Model", "Target", "Unit", "Stat.", "Resolution", "Bias", "MF", r"MF$_\mathrm{true}$", "Pull width"]
     else:
         header = ["model", "target", "unit", "statistic", "resolution", "bias", "MF", "MF (true)", "pull width"]
     body = []

@@ -15,7 +15,13 @@ parametrisation itself, from the physics modules directly:
 * ``trace_shapes``: mean traces (normalised to unit sum, aligned at the signal start) in
   bins of axis distance;
 * ``event_footprint``: the triggered, silent and dead stations of one high-energy event on
-  the hexagonal grid, and the traces of its hottest stations.
+  the hexagonal grid, and the traces of its hottest stations;
+* ``trigger_efficiency``: the fraction of thrown events passing each T3 configuration
+  (ToT-2C1&3C2, 2C1&3C2&4C4), the T3 (either) and T3 and 6T5, against lg E (from lg E = 17.5
+  up, to show the turn-on; the caller passes :func:`airshower.simulate.trigger_flags`);
+* ``hadronic_models``: EPOS-LHC against QGSJetII-04 at 10 EeV for p and Fe (model
+  predictions, muon_scale 1): S(1000), its muon fraction and the rise time t1/2 at 1000 m
+  against zenith, with the measured rise time of de Mauro 2020 (data).
 """
 
 from __future__ import annotations
@@ -43,8 +49,12 @@ from airshower.figures.paper_style import (
 from airshower.hexgrid import SPACING_M
 from airshower.physics.parameters import sd_parameters
 from airshower.physics.primaries import MASS_NUMBERS, axis_vector
-from airshower.physics.signals import shower_averaged_s1000
+from airshower.physics.showers import shower_averaged_s1000
 from airshower.physics.xmax import sample_xmax
+
+EFFICIENCY_EVENTS = 2000  # thrown events of the trigger-efficiency figure
+EFFICIENCY_LG_MIN = 17.5  # lg(E/eV) where it starts (below any dataset, to show the turn-on)
+MODEL_SHOWERS = 400  # showers per (model, primary, zenith) point of the hadronic-model figure
 
 def axis_distance(events: ak.Array) -> ak.Array:
     """Distance [m] of every stored station to the true shower axis (jagged like ``station``)."""
@@ -232,19 +242,115 @@ def _footprint_figure(events: ak.Array, meta: Mapping[str, Any], width: str, out
     return save_figure(fig, out, "event_footprint", formats, dpi)
 
 
+def efficiency_range(sim_cfg: Mapping[str, Any]) -> tuple[float, float]:
+    """The lg(E/eV) range of the trigger-efficiency figure: from 17.5 (the turn-on) to the dataset's maximum."""
+    hi = float(sim_cfg["lg_energy"][1])
+    return min(EFFICIENCY_LG_MIN, hi - 0.5), hi
+
+
+def _efficiency_figure(sim_cfg: Mapping[str, Any], flags: Mapping[str, np.ndarray] | None, width: str, out: Path,
+                       formats: Sequence[str], dpi: int) -> list[Path]:
+    fig, axes = new_figure(width, aspect=0.75)
+    ax = axes[0, 0]
+    if flags is None or len(flags["lg_energy"]) == 0:
+        note(ax, "no trigger flags given")
+        return save_figure(fig, out, "trigger_efficiency", formats, dpi)
+    edges = np.linspace(*efficiency_range(sim_cfg), 11)
+    mid = 0.5 * (edges[1:] + edges[:-1])
+    cuts = (("t3", "T3 (either)", "0.6", "-", 3.0), ("t3_tot", "T3 ToT-2C1&3C2", "C0", "--", 1.0),
+            ("t3_4c4", "T3 2C1&3C2&4C4", "C2", ":", 1.0), ("t5", "T3 and 6T5", "C3", "-", 1.0))
+    for key, label, colour, ls, lw in cuts:
+        eff, counts = _binned_mean(flags["lg_energy"], flags[key].astype(np.float64), edges)
+        ok = counts > 0
+        err = np.sqrt(np.clip(eff * (1.0 - eff), 0.0, None) / np.maximum(counts, 1))
+        ax.errorbar(mid[ok], eff[ok], yerr=err[ok], color=colour, ls=ls, lw=lw, marker="o", ms=2.5, label=label)
+    ax.set_xlabel(r"$\lg(E/\mathrm{eV})$")
+    ax.set_ylabel("fraction of thrown events")
+    ax.set_ylim(0, 1.05)
+    ax.set_title(f"{sim_cfg['hadronic_model']}, zenith < {sim_cfg['max_zenith_deg']:.0f} deg")
+    ax.legend(loc="lower right")
+    return save_figure(fig, out, "trigger_efficiency", formats, dpi)
+
+
+def model_comparison(zenith_deg: np.ndarray, lg_energy: float = 19.0, n: int = MODEL_SHOWERS,
+                     seed: int = 0) -> dict[tuple[str, str], dict[str, np.ndarray]]:
+    """EPOS-LHC and QGSJetII-04 predictions (muon_scale 1) for p and Fe at ``lg_energy`` against zenith.
+
+    Per (model, primary): ``s1000`` [VEM] and ``muon_fraction`` averaged over the showers
+    (station at 1000 m with the core's DX), and ``rise_time`` [ns], the mean t1/2 of
+    simulated UB traces at 1000 m (the stations of ``n`` showers, their fluctuations included).
+    """
+    from airshower.detector.station import rise_times, station_traces
+    from airshower.detector.tank import electronics
+    from airshower.physics.atmosphere import vertical_depth
+    from airshower.physics.showers import sample_showers
+    from airshower.physics.signals import expected_signals
+
+    ub = electronics("ub")
+    x_ground = float(vertical_depth(sd_parameters()["detector"]["altitude_m"]))
+    out: dict[tuple[str, str], dict[str, np.ndarray]] = {}
+    for model in ("EPOS-LHC", "QGSJetII-04"):
+        for name in ("p", "Fe"):
+            rng = np.random.default_rng([seed, MASS_NUMBERS[name]])
+            rows = {"s1000": [], "muon_fraction": [], "rise_time": []}
+            for zen in np.radians(np.asarray(zenith_deg, dtype=np.float64)):
+                lg = np.full(n, lg_energy)
+                sh = sample_showers(rng, lg, np.full(n, MASS_NUMBERS[name]), model)
+                dx = x_ground / np.cos(zen) - sh.xmax
+                comp = expected_signals(lg, zen, dx, dx, 1000.0, sh.rmu_signal, sh.em_factor, sh.dbeta)
+                total = comp.sum(axis=0)
+                rows["s1000"].append(total.mean())
+                rows["muon_fraction"].append((comp[0] / total).mean())
+                sim = station_traces(rng, np.ascontiguousarray(comp.T), np.full(n, 1000.0), dx,
+                                     np.full(n, 1 / np.cos(zen)), ub, 120, time_shift=sh.time_shift)
+                rows["rise_time"].append(np.nanmean(rise_times(sim.trace, ub.bin_ns)))
+            out[(model, name)] = {k: np.asarray(v) for k, v in rows.items()}
+    return out
+
+
+def _models_figure(width: str, out: Path, formats: Sequence[str], dpi: int) -> list[Path]:
+    from airshower.physics.timing import rise_time_de_mauro
+
+    zen = np.arange(0.0, 61.0, 10.0)
+    values = model_comparison(zen)
+    fig, axes = new_figure("double" if width == "single" else width, aspect=0.32, ncols=3)
+    styles = {"EPOS-LHC": "-", "QGSJetII-04": "--"}
+    for (model, name), v in values.items():
+        kw = {"color": PRIMARY_COLOURS[name], "ls": styles[model], "marker": "o", "ms": 2.5,
+              "label": f"{name}, {model}"}
+        axes[0, 0].plot(zen, v["s1000"], **kw)
+        axes[0, 1].plot(zen, v["muon_fraction"], **kw)
+        axes[0, 2].plot(zen, v["rise_time"], **kw)
+    axes[0, 2].plot(zen, rise_time_de_mauro(1000.0, np.radians(zen)), "k:", label="data (de Mauro 2020)")
+    labels = ("S(1000) [VEM]", "muon fraction of S(1000)", r"$t_{1/2}$(1000 m) [ns]")
+    for ax, label in zip(axes[0], labels, strict=True):
+        ax.set_xlabel("zenith [deg]")
+        ax.set_ylabel(label)
+    axes[0, 1].set_ylim(0, 1)
+    axes[0, 0].set_title("10 EeV, model prediction (muon_scale 1)")
+    axes[0, 2].legend(fontsize="small")
+    return save_figure(fig, out, "hadronic_models", formats, dpi)
+
+
 def draw_validation(out_dir: str | Path, sim_cfg: Mapping[str, Any], events: ak.Array, meta: Mapping[str, Any],
-                    formats: Sequence[str] = ("pdf", "png"), dpi: int = 200, width: str = "single") -> list[Path]:
+                    formats: Sequence[str] = ("pdf", "png"), dpi: int = 200, width: str = "single",
+                    trigger_flags: Mapping[str, np.ndarray] | None = None) -> list[Path]:
     """Draw all validation figures into ``out_dir``; return the files written.
 
     ``events``: simulated events as :func:`airshower.io.events.read_events` returns them;
     ``meta``: their ``bin_ns`` (trace bin width [ns]) at least, as
     :func:`~airshower.io.events.read_meta` returns it; ``sim_cfg``: the simulation settings
-    they were made with (its hadronic model draws the parametrisation curves).
+    they were made with (its hadronic model draws the parametrisation curves);
+    ``trigger_flags``: per thrown event lg E and the trigger flags, as
+    :func:`airshower.simulate.trigger_flags` returns them over :func:`efficiency_range`
+    (the ``trigger_efficiency`` figure; without them it says so).
     """
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     files: list[Path] = []
     with paper_style(width):
+        files += _efficiency_figure(sim_cfg, trigger_flags, width, out, formats, dpi)
+        files += _models_figure(width, out, formats, dpi)
         files += _xmax_figure(sim_cfg, width, out, formats, dpi)
         files += _ldf_figure(events, width, out, formats, dpi)
         files += _muon_fraction_figure(events, sim_cfg, width, out, formats, dpi)

@@ -34,8 +34,9 @@ stored are working but silent (as in real data, where silent stations are implic
 
 Monte-Carlo truth, in fields whose names start with ``mc_`` (never an input):
 ``mc_mass`` (int32, A), ``mc_energy`` [eV], ``mc_zenith``/``mc_azimuth`` [rad],
-``mc_core_x``/``mc_core_y`` [m], ``mc_xmax`` [g/cm2], ``mc_rmu`` (muon content relative to a
-proton shower, global scale included), ``mc_muon_scale``, ``mc_hadronic_model`` (int8 code),
+``mc_core_x``/``mc_core_y`` [m], ``mc_xmax`` [g/cm2], ``mc_rmu`` (muon content relative to an
+EPOS-LHC proton shower of the same energy and zenith, ``muon_scale`` included),
+``mc_muon_scale`` (the data/simulation factor at the event's energy), ``mc_hadronic_model`` (int8 code),
 ``mc_curvature_radius`` [m]; per station ``mc_station.signal_muon/.signal_em/.signal_em_mu/
 .signal_em_had`` [VEM], the expected signal of each component.
 

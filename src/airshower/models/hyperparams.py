@@ -1,7 +1,8 @@
 """Declared hyperparameters of the architectures and their validation against a config entry.
 
-Each model class lists its hyperparameters in ``HYPERPARAMETERS`` (name -> :class:`Param`);
-:func:`resolve` merges a config entry ``models.<name>`` with the defaults and raises
+Each architecture lists its hyperparameters (name -> :class:`Param`) in
+:data:`airshower.models.specs.ARCHITECTURES` (its network class shares the table as
+``HYPERPARAMETERS``); :func:`resolve` merges a config entry ``models.<name>`` with the defaults and raises
 :class:`~airshower.errors.ConfigError` naming ``models.<name>.<key>``, the value and what is
 allowed for unknown keys and bad values.
 """

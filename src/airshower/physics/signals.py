@@ -5,7 +5,8 @@ and interactions) and ``em_had`` (EM from low-energy hadrons). Air-shower univer
 (Ave et al., Astropart. Phys. 88 (2017) 46; parametrisation of M. Stadelmaier /
 M. Pothast, ``signal_components`` in sd_parameters.json) gives each at 1000 m from the
 core as a function of energy, zenith, the station's distance to the shower maximum DX
-and the muon content Rmu:
+and the muon content Rmu (in this parametrisation's unit: Rmu = 1 is its EPOS-LHC proton;
+the simulator passes :func:`airshower.physics.muons.signal_rmu`):
 
     S_c(1000 m) = R_c(Rmu) f_c(sec theta) 10^(a_c + b_c (lgE - 19)) GH_c(DX)      [VEM]
     GH_c(DX)   = ((DX - DX0)/(400 - DX0))^((DXmax - DX0)/lam) exp((400 - DX)/lam)
@@ -27,6 +28,11 @@ composition at 10 EeV; at fixed zenith the dependence on DX_g makes the LDF shap
 (Xmax-sensitive) observable, with a p-Fe difference of ~0.05 in beta.
 
     beta_mu(DX_g) = -2.25 + 0.35 (DX_g - 100)/800,  beta_em(DX_g) = -2.95 + 0.40 (DX_g - 100)/800
+
+Shower-to-shower fluctuations beyond Xmax and Rmu (``shower_fluctuations`` in
+sd_parameters.json, drawn by :func:`airshower.physics.showers.sample_showers`): the pure EM
+component of a shower is multiplied by ``em_factor`` (ln-normal, sigma 0.05) at every station,
+and every lateral slope is moved by the shower's ``dbeta`` (normal, sigma 0.10).
 """
 
 from __future__ import annotations
@@ -92,11 +98,11 @@ def signal_at_1000(
     return np.maximum(out, 0.0)
 
 
-def ldf_slopes(dx_ground: np.ndarray) -> np.ndarray:
-    """Lateral slopes beta_c per component, shape (4, *shape), from the ground DX [g/cm2]."""
+def ldf_slopes(dx_ground: np.ndarray, dbeta: np.ndarray | float = 0.0) -> np.ndarray:
+    """Lateral slopes beta_c per component, shape (4, *shape), from the ground DX [g/cm2], plus ``dbeta``."""
     d = (np.clip(np.asarray(dx_ground, dtype=np.float64), *LDF_DX_RANGE_GCM2) - LDF_DX_REF_GCM2) / LDF_DX_SCALE_GCM2
-    beta_mu = BETA_MU_REF + BETA_MU_SLOPE * d
-    beta_em = BETA_EM_REF + BETA_EM_SLOPE * d
+    beta_mu = BETA_MU_REF + BETA_MU_SLOPE * d + dbeta
+    beta_em = BETA_EM_REF + BETA_EM_SLOPE * d + dbeta
     return np.stack([beta_mu if m else beta_em for m in MUON_LIKE])
 
 
@@ -113,38 +119,19 @@ def expected_signals(
     dx_ground: np.ndarray,
     r: np.ndarray,
     rmu: np.ndarray,
+    em_factor: np.ndarray | float = 1.0,
+    dbeta: np.ndarray | float = 0.0,
 ) -> np.ndarray:
     """Expected signal [VEM] of each component in a station, shape (4, *shape).
 
     ``dx_station``: slant depth of the station's projection on the axis minus Xmax;
-    ``dx_ground``: the same at the core (sets the LDF slope); ``r``: distance to the axis [m].
+    ``dx_ground``: the same at the core (sets the LDF slope); ``r``: distance to the axis [m];
+    ``em_factor``: the shower's factor on the pure EM component; ``dbeta``: its shift of the
+    lateral slopes (shower-to-shower fluctuations; 1 and 0 give the mean shower).
     """
-    lg_energy, zenith, dx_station, dx_ground, r, rmu = np.broadcast_arrays(
-        *(np.asarray(a, dtype=np.float64) for a in (lg_energy, zenith, dx_station, dx_ground, r, rmu))
+    lg_energy, zenith, dx_station, dx_ground, r, rmu, em_factor, dbeta = np.broadcast_arrays(
+        *(np.asarray(a, dtype=np.float64) for a in (lg_energy, zenith, dx_station, dx_ground, r, rmu, em_factor, dbeta))
     )
     s1000 = signal_at_1000(lg_energy, zenith, dx_station, rmu)
-    return s1000 * lateral_shape(r, ldf_slopes(dx_ground))
-
-
-def shower_averaged_s1000(
-    mass: int, zenith: float, lg_energy: float = 19.0, model: str = "EPOS-LHC", n: int = 20_000,
-    rng: np.random.Generator | None = None,
-) -> tuple[float, float]:
-    """(<S(1000)> [VEM], <muon fraction>) over the Xmax and Rmu distributions of primary ``mass``.
-
-    The station is at 1000 m from the axis on the line through the core perpendicular to
-    the shower's ground projection, so its DX is that of the core: X_ground / cos(zenith) - Xmax.
-    ``zenith`` in rad. The muon fraction is the ``muon`` component over the total.
-    """
-    from airshower.physics.atmosphere import vertical_depth
-    from airshower.physics.muons import sample_rmu
-    from airshower.physics.xmax import sample_xmax
-
-    rng = rng or np.random.default_rng(0)
-    x_ground = float(vertical_depth(sd_parameters()["detector"]["altitude_m"]))
-    xmax = sample_xmax(rng, np.full(n, lg_energy), np.full(n, mass), model)
-    rmu = sample_rmu(rng, np.full(n, mass))
-    dx = x_ground / np.cos(zenith) - xmax
-    comp = expected_signals(lg_energy, zenith, dx, dx, 1000.0, rmu)
-    total = comp.sum(axis=0)
-    return float(total.mean()), float((comp[0] / total).mean())
+    s1000[COMPONENTS.index("em")] *= em_factor
+    return s1000 * lateral_shape(r, ldf_slopes(dx_ground, dbeta))

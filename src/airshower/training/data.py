@@ -13,6 +13,10 @@ process makes the same number of steps (which DistributedDataParallel needs).
 
 The events come from a :class:`~airshower.inference.tensor_sources.TensorSource` (the tensor file
 or a batch in memory), shared with prediction.
+
+Selection (``training.selection``): :func:`selection_mask` says which events of the source
+may be trained and validated on (``t5: true``, the default: the 6T5 events, the tensor
+file's ``meta/t5``) and :func:`split_indices` draws the split among them only.
 """
 
 from __future__ import annotations
@@ -20,9 +24,12 @@ from __future__ import annotations
 import math
 import queue
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
 
+import numpy as np
 import torch
 
 from airshower.batch import Batch
@@ -46,14 +53,51 @@ class Split:
     val: torch.Tensor
 
 
-def split_indices(n_events: int, val_fraction: float, seed: int) -> Split:
-    """A random split of ``n_events`` fixed by ``seed``: ``round(val_fraction * n)`` events (at least 1) validate."""
+def selection_mask(source: TensorSource, selection: Mapping[str, Any] | None) -> torch.Tensor | None:
+    """(n_events,) bool: the events of ``source`` that ``selection`` (``training.selection``) keeps; None: all.
+
+    ``{"t5": True}`` keeps the events with the 6T5 flag (``meta/t5`` of a tensor file, or a
+    ``t5`` attribute of an in-memory source). A source without the flag (events in memory
+    made without it) keeps every event.
+    """
+    if not selection or not selection.get("t5", False):
+        return None
+    flag = getattr(source, "t5", None)
+    path = getattr(source, "path", None)
+    if flag is None and path is not None:
+        from airshower.io.tensors import open_tensor_file
+
+        with open_tensor_file(Path(path)) as f:
+            flag = f["meta/t5"][()] if "meta/t5" in f else None
+    if flag is None:
+        return None
+    mask = torch.as_tensor(np.asarray(flag, dtype=bool))
+    if mask.shape != (source.n_events,):
+        raise ConfigError(f"{source.describe()}: the t5 flag has {mask.shape} entries for {source.n_events} events")
+    return mask
+
+
+def split_indices(n_events: int, val_fraction: float, seed: int, keep: torch.Tensor | None = None) -> Split:
+    """A random split of ``n_events`` fixed by ``seed``: ``round(val_fraction * n)`` events (at least 1) validate.
+
+    ``keep`` (bool, (n_events,)): split only these events (:func:`selection_mask`); the others
+    are neither trained nor validated on. Without it the split is that of every event.
+    """
     gen = torch.Generator().manual_seed(seed)
-    perm = torch.randperm(n_events, generator=gen)
-    n_val = max(1, int(round(val_fraction * n_events)))
-    if n_val >= n_events:
+    if keep is None:
+        candidates = torch.arange(n_events)
+    else:
+        candidates = torch.nonzero(torch.as_tensor(keep, dtype=torch.bool)).squeeze(1)
+    n = int(candidates.numel())
+    if n == 0:
+        raise ConfigError(f"'training.selection' keeps none of the {n_events} events in the file; "
+                          "set training.selection.t5: false or use a larger dataset")
+    perm = candidates[torch.randperm(n, generator=gen)]
+    n_val = max(1, int(round(val_fraction * n)))
+    if n_val >= n:
         raise ConfigError(
-            f"'training.val_fraction' = {val_fraction} leaves no training events out of the {n_events} in the file"
+            f"'training.val_fraction' = {val_fraction} leaves no training events out of the {n} "
+            f"{'selected ' if keep is not None else ''}events in the file"
         )
     return Split(train=perm[n_val:].sort().values, val=perm[:n_val].sort().values)
 

@@ -6,7 +6,11 @@ CPU processes with gloo). Rank 0 alone writes checkpoints, logs and outputs.
 
 Outputs in ``output_dir``: ``model.pt`` (the last checkpoint; see
 :mod:`airshower.inference.checkpoint` and :func:`~airshower.inference.checkpoint.load_model`),
-``history.csv`` (one row per epoch), ``train_info.json`` and ``provenance.json``.
+``history.csv`` (one row per epoch: :data:`HISTORY_COLUMNS`, the validation loss of each
+target ``val_<target>`` and its resolution in physical units, e.g. ``val_xmax_std_gcm2``, see
+:mod:`airshower.training.resolution`), ``train_info.json`` and ``provenance.json``. The log has
+one line per epoch: losses, the resolutions, time, speed and the time left (ETA, from the
+mean epoch time of this run; early stopping may end sooner).
 
 Resumable state lives in ``state_dir`` (``last.pt``, written atomically after every epoch),
 outside the declared outputs so that it survives a failed Snakemake job. A run finds it,
@@ -56,12 +60,21 @@ from airshower.inference.checkpoint import (
 )
 from airshower.inference.device import autocast_dtype, device_name, free_memory_bytes, peak_memory_bytes, synchronize
 from airshower.inference.normalise import TargetNormaliser
+from airshower.inference.progress import format_duration
 from airshower.inference.tensor_sources import H5Source, TensorSource, as_model_input
 from airshower.io.files import require_writable
 from airshower.models.flops import count_parameters, forward_flops
 from airshower.models.registry import build_model
 from airshower.training.augment import HexSymmetries
-from airshower.training.data import DeviceData, Split, StreamData, check_batch_size, choose_data, split_indices
+from airshower.training.data import (
+    DeviceData,
+    Split,
+    StreamData,
+    check_batch_size,
+    choose_data,
+    selection_mask,
+    split_indices,
+)
 from airshower.training.distributed import (
     DistContext,
     barrier,
@@ -75,10 +88,11 @@ from airshower.training.loop import (
     LRSchedule,
     StepContext,
     build_optimizer,
-    evaluate,
     train_epoch,
+    validate,
 )
 from airshower.training.provenance import file_record, host, now_utc, versions, write_json_atomic
+from airshower.training.resolution import resolution_columns
 from airshower.training.settings import TrainingSettings, training_settings
 
 log = logging.getLogger("airshower.train")
@@ -423,7 +437,8 @@ def prepare_data(
     identity = broadcast_object(ctx, _source_identity(source, tensors_path, state_dir) if ctx.is_main else None)
     want = fingerprint(settings.section_dict(), settings.model_name, settings.entry_dict(), identity["sha256"],
                        ctx.world_size)
-    split = split_indices(source.n_events, settings.val_fraction, settings.seed)
+    keep = selection_mask(source, settings.selection)  # training.selection (6T5 by default)
+    split = split_indices(source.n_events, settings.val_fraction, settings.seed, keep=keep)
     check_batch_size(settings.batch_size, len(split.train), ctx)
     data = choose_data(source, ctx.device, settings.device_data_limit_gb, settings.stream_chunk_events,
                        free_memory_bytes(ctx.device))
@@ -581,8 +596,9 @@ def run_epochs(
             progress=progress,
             step_hook=step_hook,
         )
-        val, per_target = evaluate(network.model, data.batches(split.val, settings.batch_size, ctx), run.normaliser,
-                                   sc.weights, dev, sc.amp_dtype, ctx, sc.uncertainty_beta)
+        validation = validate(network.model, data.batches(split.val, settings.batch_size, ctx), run.normaliser,
+                              sc.weights, dev, sc.amp_dtype, ctx, sc.uncertainty_beta)
+        val, per_target = validation.loss, validation.per_target
         if not math.isfinite(val):
             raise TrainingError(
                 f"the validation loss is not finite ({val}) after epoch {epoch}; training stopped. "
@@ -603,18 +619,23 @@ def run_epochs(
             "seconds": round(seconds, 4),
             "events_per_s": round(result.events / result.seconds, 2) if result.seconds > 0 else None,
             **{f"val_{t}": v for t, v in per_target.items()},
+            **{r.column: r.value for r in validation.resolution.values()},
         }
         run.history.append(row)
         run.finished = run.early.should_stop or epoch == settings.epochs
+        left = 0 if run.finished else settings.epochs - epoch
+        mean_seconds = run.run_seconds / (epoch - run.start_epoch + 1)
         log.info(
-            "epoch %d/%d train %.5g val %.5g lr %.3g %.2fs %.0f ev/s%s%s",
+            "epoch %d/%d train %.5g val %.5g (%s) lr %.3g %.2fs %.0f ev/s %s%s%s",
             epoch,
             settings.epochs,
             result.loss,
             val,
+            ", ".join(r.text() for r in validation.resolution.values()),
             lr_first,
             seconds,
             row["events_per_s"] or 0.0,
+            f"ETA {format_duration(left * mean_seconds)}" if left else "done",
             " *" if improved else "",
             f" (early stop: no improvement for {run.early.patience} epochs)" if run.early.should_stop else "",
         )
@@ -704,7 +725,7 @@ def _write_outputs(
     output_dir.mkdir(parents=True, exist_ok=True)
     final = load_checkpoint(state_path)
     save_checkpoint(final, output_dir / "model.pt")
-    per_target_cols = [f"val_{t}" for t in settings.targets]
+    per_target_cols = [f"val_{t}" for t in settings.targets] + resolution_columns(settings.targets)
     write_text(output_dir / "history.csv", _format_history(history, per_target_cols))
     write_json_atomic(output_dir / "train_info.json", info)
     model_name = settings.model_name

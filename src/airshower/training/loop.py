@@ -41,6 +41,7 @@ from airshower.inference.normalise import TargetNormaliser
 from airshower.targets import TARGETS, sigma_key
 from airshower.training.augment import HexSymmetries
 from airshower.training.distributed import DistContext, all_reduce_min, all_reduce_sum, any_true
+from airshower.training.resolution import Resolution, ResolutionMeter
 from airshower.training.settings import TrainingSettings
 
 # steps between host synchronisations (loss check, progress bar) on a GPU; every step on the CPU
@@ -328,7 +329,51 @@ def _check_finite(losses: torch.Tensor, lo: int, hi: int, epoch: int, ctx: DistC
     )
 
 
+@dataclass(frozen=True)
+class Validation:
+    """One pass over the validation split: the weighted loss, the loss per target (standardised
+    units) and each target's resolution in physical units (:mod:`airshower.training.resolution`)."""
+
+    loss: float
+    per_target: dict[str, float]
+    resolution: dict[str, Resolution]
+
+
 @torch.no_grad()
+def validate(
+    model: torch.nn.Module,
+    batches: Iterator[Batch],
+    normaliser: TargetNormaliser,
+    weights: Mapping[str, float],
+    device: torch.device,
+    amp_dtype: torch.dtype | None,
+    ctx: DistContext,
+    uncertainty_beta: float = 0.0,
+) -> Validation:
+    """The loss and resolutions over the validation events (all processes together)."""
+    was_training = model.training
+    model.eval()
+    names = list(weights)
+    sums = torch.zeros(len(names) + 1, dtype=torch.float64, device=device)
+    meter = ResolutionMeter(names, normaliser)
+    for batch in batches:
+        target = normaliser.normalise(batch.targets)
+        with autocast(device, amp_dtype):
+            pred = model(batch)
+        per = per_event_losses(pred, target, names, uncertainty_beta)
+        sums[: len(names)] += torch.stack([per[t].double().sum() for t in names])
+        sums[-1] += len(batch)
+        meter.add(pred, batch.targets)
+    all_reduce_sum(ctx, sums)
+    model.train(was_training)
+    n = float(sums[-1].item())
+    if n == 0:
+        raise TrainingError("the validation split holds no events")
+    per_target = {t: float(sums[i].item()) / n for i, t in enumerate(names)}
+    total = sum(weights[t] * per_target[t] for t in names)
+    return Validation(total, per_target, meter.result(ctx, device))
+
+
 def evaluate(
     model: torch.nn.Module,
     batches: Iterator[Batch],
@@ -340,22 +385,5 @@ def evaluate(
     uncertainty_beta: float = 0.0,
 ) -> tuple[float, dict[str, float]]:
     """Mean weighted loss over the validation events (all processes together) and the loss per target."""
-    was_training = model.training
-    model.eval()
-    names = list(weights)
-    sums = torch.zeros(len(names) + 1, dtype=torch.float64, device=device)
-    for batch in batches:
-        target = normaliser.normalise(batch.targets)
-        with autocast(device, amp_dtype):
-            pred = model(batch)
-        per = per_event_losses(pred, target, names, uncertainty_beta)
-        sums[: len(names)] += torch.stack([per[t].double().sum() for t in names])
-        sums[-1] += len(batch)
-    all_reduce_sum(ctx, sums)
-    model.train(was_training)
-    n = float(sums[-1].item())
-    if n == 0:
-        raise TrainingError("the validation split holds no events")
-    per_target = {t: float(sums[i].item()) / n for i, t in enumerate(names)}
-    total = sum(weights[t] * per_target[t] for t in names)
-    return total, per_target
+    result = validate(model, batches, normaliser, weights, device, amp_dtype, ctx, uncertainty_beta)
+    return result.loss, result.per_target

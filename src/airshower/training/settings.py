@@ -1,10 +1,14 @@
 """The training settings of one model: the global ``training`` section with the model's overrides, checked once.
 
 ``models.<name>.training`` holds keys of the ``training`` section (schema ``$defs/training``)
-that replace the global values for that model only. The overrides are checked here against
-that section, because the schema itself only says "an object" for them.
+that replace the global values for that model only. They are checked in one place, with the
+rest of the config: :func:`airshower.config.validate_config` (its schema refers them to the
+``training`` section without its defaults, ``$defs/training_override``), which every entry
+point runs before these settings are made (the CLI, :func:`airshower.training.engine.train_model`,
+the workflow when it loads).
 
-:func:`training_settings` merges and checks them once and returns a frozen
+:func:`training_settings` merges them (and checks the loss weights against the merged
+targets, a rule across keys) and returns a frozen
 :class:`TrainingSettings`; the engine, the loop and the data placement read its fields and
 never the config again.
 """
@@ -17,9 +21,6 @@ from dataclasses import dataclass
 from types import MappingProxyType
 from typing import Any
 
-import jsonschema
-
-from airshower.config import load_schema
 from airshower.errors import ConfigError
 
 
@@ -62,6 +63,7 @@ class TrainingSettings:
     stream_chunk_events: int
     seed: int
     val_fraction: float
+    selection: Mapping[str, Any]  # events trained and validated on ({"t5": true}: the 6T5 events)
 
     def section_dict(self) -> dict[str, Any]:
         """A plain copy of the merged ``training`` section."""
@@ -76,23 +78,6 @@ class TrainingSettings:
         return {k: v for k, v in self.entry_dict().items() if k != "training"}
 
 
-def _training_validator() -> jsonschema.protocols.Validator:
-    """A validator of the training section that fills in nothing (overrides stay partial)."""
-    schema = load_schema()
-    root = {"$ref": "#/$defs/training", "$defs": schema["$defs"]}
-    return jsonschema.Draft202012Validator(root)
-
-
-def _describe(error: jsonschema.ValidationError, where: str) -> str:
-    path = ".".join([where, *(str(p) for p in error.absolute_path)])
-    if error.validator == "additionalProperties":
-        allowed = sorted((error.schema.get("properties") or {}).keys())
-        return f"'{path}': {error.message}; allowed keys: {', '.join(allowed)}"
-    if error.validator == "enum":
-        return f"'{path}' = {error.instance!r} is not allowed; choose one of {error.validator_value}"
-    return f"'{path}' = {error.instance!r}: {error.message}"
-
-
 def _model_entry(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     """The ``models.<model_name>`` entry of the config; a clear error when the model is not there."""
     models = config.get("models") or {}
@@ -103,23 +88,10 @@ def _model_entry(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
     return copy.deepcopy(dict(models[model_name]))
 
 
-def _merged_section(config: Mapping[str, Any], entry: Mapping[str, Any], model_name: str) -> dict[str, Any]:
-    """``training`` with the entry's ``training`` overrides merged over it, both checked against the schema."""
-    overrides = entry.get("training") or {}
-    where = f"models.{model_name}.training"
-    if not isinstance(overrides, Mapping):
-        raise ConfigError(f"'{where}' must be a mapping of training keys to values, got {overrides!r}")
-    validator = _training_validator()
-    errors = sorted(validator.iter_errors(dict(overrides)), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = "\n  ".join(_describe(e, where) for e in errors)
-        raise ConfigError(f"invalid per-model training overrides:\n  {lines}")
+def _merged_section(config: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
+    """``training`` with the entry's ``training`` overrides merged over it (both checked by the config's validation)."""
     merged = copy.deepcopy(dict(config["training"]))
-    merged.update(copy.deepcopy(dict(overrides)))
-    errors = sorted(validator.iter_errors(merged), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = "\n  ".join(_describe(e, "training") for e in errors)
-        raise ConfigError(f"invalid training settings of model {model_name!r}:\n  {lines}")
+    merged.update(copy.deepcopy(dict(entry.get("training") or {})))
     return merged
 
 
@@ -140,12 +112,12 @@ def _loss_weights(section: Mapping[str, Any], model_name: str) -> dict[str, floa
 def training_settings(config: Mapping[str, Any], model_name: str) -> TrainingSettings:
     """The training settings of ``model_name``: ``training`` with ``models.<name>.training`` merged over it.
 
-    ``config`` must be validated (defaults filled). Raises :class:`ConfigError` naming the
-    key when an override is not a key of the training section or has a bad value, when a
-    loss weight names a target that is not trained, or when the model is not in ``models``.
+    ``config`` must be validated (:func:`airshower.config.validate_config`: defaults filled, the
+    overrides checked). Raises :class:`ConfigError` naming the key when a loss weight names a
+    target that is not trained, or when the model is not in ``models``.
     """
     entry = _model_entry(config, model_name)
-    s = _merged_section(config, entry, model_name)
+    s = _merged_section(config, entry)
     weights = _loss_weights(s, model_name)
     return TrainingSettings(
         model_name=model_name,
@@ -176,4 +148,5 @@ def training_settings(config: Mapping[str, Any], model_name: str) -> TrainingSet
         stream_chunk_events=int(s["stream_chunk_events"]),
         seed=int(s["seed"]),
         val_fraction=s["val_fraction"],
+        selection=MappingProxyType(dict(s["selection"])),
     )
