@@ -87,18 +87,8 @@ def planned_jobs(repo: Path, workdir: Path, *targets: str, config: str = "config
     """Rule -> number of jobs a dry run would execute."""
     proc = snakemake(repo, workdir, "--dry-run", *targets, config=config)
     assert proc.returncode == 0, proc.stderr + proc.stdout
-    jobs: dict[str, int] = {}
     text = proc.stdout + proc.stderr
-    if "Job stats:" not in text:
-        return jobs
-    table = text.split("Job stats:", 1)[1]
-    for line in table.splitlines()[3:]:
-        match = re.match(r"^([A-Za-z_]\w*)\s+(\d+)\s*$", line.strip())
-        if not match:
-            break
-        if match.group(1) != "total":
-            jobs[match.group(1)] = int(match.group(2))
-    return jobs
+    return planned_from(text) if "Job stats:" in text else {}
 
 
 def changed(workdir: Path, edit) -> str:  # noqa: ANN001

@@ -11,7 +11,7 @@ from airshower.inference.device import autocast, autocast_dtype
 from airshower.models.registry import MODEL_TYPES
 from airshower.models.trace_encoders import LSTMTraceEncoder
 from airshower.training.distributed import DistContext
-from airshower.training.loop import evaluate, train_step
+from airshower.training.loop import train_step, validate
 
 from tests.kit.training import STEP_TARGETS, network_step
 
@@ -42,9 +42,9 @@ def test_every_network_trains_and_evaluates_under_bf16(kind: str) -> None:
     assert all(torch.isfinite(torch.tensor(losses)))
     assert all(p.dtype == torch.float32 for p in model.parameters())  # master weights stay float32
     assert any(not torch.equal(a, p) for a, p in zip(before, model.parameters(), strict=True))
-    total, per_target = evaluate(model, iter([events]), sc.normaliser, sc.weights, CPU, torch.bfloat16,
-                                 DistContext(rank=0, world_size=1, local_rank=0, device=CPU))
-    assert torch.isfinite(torch.tensor(total)) and set(per_target) == set(STEP_TARGETS)
+    result = validate(model, iter([events]), sc.normaliser, sc.weights, CPU, torch.bfloat16,
+                      DistContext(rank=0, world_size=1, local_rank=0, device=CPU))
+    assert torch.isfinite(torch.tensor(result.loss)) and set(result.per_target) == set(STEP_TARGETS)
 
 
 def test_lstm_encoder_runs_in_float32_under_cpu_autocast() -> None:

@@ -59,6 +59,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -408,6 +409,24 @@ def entry_ranges(starts: Sequence[int], n_entries: int, step_size: int) -> list[
     return ranges
 
 
+@contextmanager
+def open_events_tree(path: Path) -> Iterator[tuple[Any, set[str], int]]:
+    """(the tree ``events``, its branch names, its number of entries) of an events file, open for
+    reading (no array cache); InputFileError naming the file when it is not ROOT or has no such tree."""
+    try:
+        handle = uproot.open(path, array_cache=None)
+    except Exception as exc:  # uproot raises many types for non-ROOT or truncated files
+        raise InputFileError(f"{path}: cannot be read as a ROOT file ({_short(exc)})") from exc
+    with handle:
+        try:
+            tree = handle[TREE]
+            keys = set(tree.keys())
+            n_entries = int(tree.num_entries)
+        except Exception as exc:
+            raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+        yield tree, keys, n_entries
+
+
 def iterate_station_chunks(
     path: str | Path,
     step_size: int,
@@ -433,17 +452,7 @@ def iterate_station_chunks(
         raise InputFileError(f"{path}: metadata 'trace_bins' = {trace_bins!r}, expected a positive integer")
     if step_size < 1:
         raise ValueError(f"step_size must be >= 1, got {step_size}")
-    try:
-        handle = uproot.open(path, array_cache=None)
-    except Exception as exc:
-        raise InputFileError(f"{path}: cannot be read as a ROOT file ({_short(exc)})") from exc
-    with handle:
-        try:
-            tree = handle[TREE]
-            keys = set(tree.keys())
-            n_entries = int(tree.num_entries)
-        except Exception as exc:
-            raise InputFileError(f"{path}: cannot read tree '{TREE}' ({_short(exc)})") from exc
+    with open_events_tree(path) as (tree, keys, n_entries):
         names = _branch_names(keys, path, event_fields, station_fields)
         if n_entries == 0:
             return

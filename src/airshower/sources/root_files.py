@@ -36,7 +36,6 @@ from typing import Any
 
 import awkward as ak
 import numpy as np
-import uproot
 
 from airshower.detector.array import Array
 from airshower.detector.positions import DEFAULT_TOLERANCE_M, LatticeError, LatticeFit, fit_sightings
@@ -48,6 +47,7 @@ from airshower.io.events import (
     cluster_starts,
     entry_ranges,
     iterate_station_chunks,
+    open_events_tree,
     read_meta,
     truth_present,
 )
@@ -217,21 +217,8 @@ def _station_positions(path: Path, step: int = SCAN_EVENTS) -> Iterator[tuple[np
     """(ids int64, x, y, z float64) of every stored station of every event of one file, read in
     bounded steps from the branches ``event_id`` and ``station.id/.x/.y/.z`` only; checks one
     length per event and finite positions (InputFileError naming file, entry and event)."""
-    import awkward as ak
-    import uproot
-
     fields = ("id", "x", "y", "z")
-    try:
-        handle = uproot.open(path, array_cache=None)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input here
-        raise InputFileError(f"{path}: cannot be read as a ROOT file ({type(exc).__name__}: {exc})") from exc
-    with handle:
-        try:
-            tree = handle[TREE]
-            keys = set(tree.keys())
-            n_entries = int(tree.num_entries)
-        except Exception as exc:  # noqa: BLE001
-            raise InputFileError(f"{path}: cannot read tree '{TREE}' ({type(exc).__name__}: {exc})") from exc
+    with open_events_tree(path) as (tree, keys, n_entries):
         if "station.id" in keys:  # records station.<field> (what uproot writes)
             names = ["event_id", *(f"station.{f}" for f in fields)]
         elif "station" in keys:  # a record without its subfields listed: read it whole

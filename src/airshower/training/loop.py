@@ -372,18 +372,3 @@ def validate(
     per_target = {t: float(sums[i].item()) / n for i, t in enumerate(names)}
     total = sum(weights[t] * per_target[t] for t in names)
     return Validation(total, per_target, meter.result(ctx, device))
-
-
-def evaluate(
-    model: torch.nn.Module,
-    batches: Iterator[Batch],
-    normaliser: TargetNormaliser,
-    weights: Mapping[str, float],
-    device: torch.device,
-    amp_dtype: torch.dtype | None,
-    ctx: DistContext,
-    uncertainty_beta: float = 0.0,
-) -> tuple[float, dict[str, float]]:
-    """Mean weighted loss over the validation events (all processes together) and the loss per target."""
-    result = validate(model, batches, normaliser, weights, device, amp_dtype, ctx, uncertainty_beta)
-    return result.loss, result.per_target
