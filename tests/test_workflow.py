@@ -241,6 +241,9 @@ def test_the_auger_open_data_are_reconstructed_and_compared_with_the_fd(repo: Pa
             ids = f["events/event_id"][()].tolist()
             fd = dict(zip(ids, f["events/reference_fd_xmax"][()].tolist()))
             assert f["events/reference_fd_xmax"].attrs["unit"] == "g/cm2"
+            hottest = dict(zip(ids, f["events/hottest_station_id"][()].tolist()))  # the release's station ids
+            assert hottest == {HYBRID: 502, SD_ONLY: 822}
+            assert ("events/azimuth_site" in f) == (model == "tvit")  # the network with an axis
         assert sorted(ids) == sorted([HYBRID, SD_ONLY])  # the SD-750 event is skipped
         assert abs(fd[HYBRID] - 756.0) < 0.5 and fd[SD_ONLY] != fd[SD_ONLY]  # weighted over eyes; NaN without FD
         for ext in formats:
@@ -473,3 +476,22 @@ def test_report_holds_every_figure(repo: Path, tiny_run: Path) -> None:
     for name in ("headline.png", "example_event.png", "xmax_2d_tvit.png", "muon_fraction.png", "ldf.png",
                  "event_footprint.png", "summary.csv", "targets.csv"):
         assert name in html, name
+
+
+def test_replicas_add_their_jobs_and_rerun_nothing_that_exists(repo: Path, tiny_run: Path) -> None:
+    """training.replicas: 2 trains, predicts and evaluates one replica `<model>~1` of each model;
+    of the finished run only the figures re-draw (they aggregate the replicas)."""
+    name = changed(tiny_run, lambda c: c["training"].update(replicas=2))
+    assert planned_jobs(repo, tiny_run, config=name) == {"train": 2, "predict": 4, "evaluate": 4, "figures": 1,
+                                                         "all": 1}
+    cfg = yaml.safe_load((tiny_run / "config.yaml").read_text())
+    dry = snakemake(repo, tiny_run, "--dry-run", config=name)
+    assert dry.returncode == 0, dry.stderr
+    text = dry.stdout + dry.stderr
+    for model in cfg["models"]:  # jobs of the replicas (one message line each), none of the models themselves
+        assert f"train {model}~1 on " in text and f"predict test with {model}~1 -> " in text
+        assert f"train {model} on " not in text and not re.search(rf"(with|evaluate) {re.escape(model)} ", text)
+    # a model's own override: three runs of the cnn alone
+    name = changed(tiny_run, lambda c: c["models"]["cnn"].setdefault("training", {}).update(replicas=3))
+    assert planned_jobs(repo, tiny_run, config=name) == {"train": 2, "predict": 4, "evaluate": 4, "figures": 1,
+                                                         "all": 1}

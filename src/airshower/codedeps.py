@@ -9,7 +9,7 @@ modules: the transitive closure over ``airshower`` imports, found by parsing eac
   relative imports, at module level or inside functions; the ``__init__.py`` of every package
   on the way (Python runs them);
 * ``importlib.import_module("airshower.x")`` with a literal name, and ``"airshower.x:Name"``
-  strings: the package's references to code imported on use (e.g. ``sources.SOURCES``);
+  strings: the package's references to code imported on use (e.g. ``sources.registry.CLASSES``);
 * not what runs only for type checkers (``if TYPE_CHECKING:``);
 * package data a module reads (:mod:`importlib.resources` ``files(...)``, or next to its
   ``__file__``): string literals of the module, and literal ``joinpath`` arguments and ``/``

@@ -19,6 +19,7 @@ import jsonschema
 import yaml
 
 from airshower.errors import ConfigError
+from airshower.layout import REPLICA_SEPARATOR
 from airshower.sources.kinds import NO_TRUTH, OPTIONS, source_kind, source_options
 
 SCHEMA_RESOURCE = "schemas/config.schema.yaml"
@@ -44,8 +45,10 @@ def load_schema() -> dict[str, Any]:
         schema = yaml.safe_load(handle)
     try:
         from airshower.targets import TARGETS as targets
-    except ImportError:  # no numpy: Snakemake's own environment planning the workflow, where no
-        # target can have been registered; the schema file's list is the built-in targets
+    except ImportError as exc:  # no numpy: Snakemake's own environment planning the workflow, where
+        # no target can have been registered; the schema file's list is the built-in targets
+        if exc.name not in (None, "numpy"):
+            raise
         targets = dict.fromkeys(schema["$defs"]["training"]["properties"]["targets"]["items"]["enum"])
     dataset = schema["$defs"]["dataset"]["properties"]
     dataset["source"]["enum"] = list(OPTIONS)
@@ -148,6 +151,12 @@ def _check_simulation(sim: Mapping[str, Any], where: str, source: str) -> None:
 
 
 def _check_semantics(cfg: dict[str, Any], source: str, partial: bool) -> None:
+    replica_like = [name for name in cfg["models"] if REPLICA_SEPARATOR in name]
+    if replica_like:
+        raise ConfigError(
+            f"{source}: 'models' names {replica_like}: {REPLICA_SEPARATOR!r} names the replicas of a model "
+            "(training.replicas); rename them"
+        )
     _check_simulation(cfg["simulation"], "simulation", source)
     for name in cfg["datasets"]:
         _check_simulation(dataset_simulation(cfg, name), f"datasets.{name}.simulation", source)

@@ -361,9 +361,14 @@ def convert_source(
     array = source.array()
     ids = EventIds(paths)
     per_file = np.zeros(len(paths), dtype=np.int64)
+    fit = source.site_lattice()
+    site = None if fit is None else {
+        "station_id": fit.station_ids, "x": fit.array.x, "y": fit.array.y, "angle_rad": fit.angle_rad,
+        "origin_m": fit.origin,
+    }
     with TensorWriter(
         output, g, fmt.trace_bins, fmt.bin_ns, trace_dtype, records, config, compression, trace_compression,
-        truth=truth, reference=reference,
+        truth=truth, reference=reference, site=site,
     ) as writer:
         for file_index, chunk in source.chunks(int(chunk_events), fields):
             converted = convert_chunk(chunk, g, file_index, array, trace_dtype, truth, tuple(reference))
@@ -440,16 +445,20 @@ def dataset_source(config: Mapping[str, Any], dataset: str, inputs: Sequence[Pat
                 f"{missing[0]}: no such events file of dataset {dataset!r} ({len(missing)} of {len(files)} missing); "
                 "simulate it first (airshower simulate, or the workflow)"
             )
-    entry["trace_format"] = _trace_format(config, dataset)  # what sources that resample traces aim for
+    entry["trace_format"] = network_trace_format(config)  # what sources that resample traces aim for
     return open_source(entry, files)
 
 
-def _trace_format(config: Mapping[str, Any], dataset: str) -> dict[str, float]:
-    """Bins and bin width [ns] the study's networks read: the dataset's simulation settings."""
+def network_trace_format(config: Mapping[str, Any]) -> dict[str, float]:
+    """Bins and bin width [ns] the study's networks read: the simulation settings of the training
+    dataset (the global ``simulation`` section when the config does not hold that dataset, as in
+    the part of the config the workflow hands the stage: there the section is the training
+    dataset's)."""
     from airshower.config import dataset_simulation
     from airshower.detector.tank import electronics
 
-    sim = dataset_simulation(config, dataset)
+    name = config.get("train_dataset")
+    sim = dataset_simulation(config, name) if name in config["datasets"] else config["simulation"]
     return {"trace_bins": int(sim["trace_bins"]), "bin_ns": float(electronics(sim["electronics"]).bin_ns)}
 
 

@@ -9,6 +9,7 @@ name a dataset ``test`` with different settings without touching each other's ev
     data/{study}/sim/{dataset}/{shard}.root          events files of a simulated dataset
     data/{study}/tensors/{dataset}.h5                tensor file of a dataset (any source)
     results/{study}/models/{model}/                  model.pt, history.csv, train_info.json, provenance.json
+                                                     (replica k > 0 of a model: {model}~{k}, here and below)
     results/{study}/.state/train/{model}/            resumable training state
     results/{study}/predictions/{dataset}/{model}.h5 predictions of a model on a test dataset
     results/{study}/metrics/{dataset}/{model}.json   metrics of those predictions
@@ -23,6 +24,10 @@ The workflow's rules and the CLI's defaults both call these functions.
 from __future__ import annotations
 
 from pathlib import Path
+
+# results/{study}/models/{model}~{k}/ etc.: replica k > 0 of a model (training.replicas,
+# airshower.training.replicas); no model's name may hold it
+REPLICA_SEPARATOR = "~"
 
 DATA = Path("data")
 RESULTS = Path("results")

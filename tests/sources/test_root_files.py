@@ -231,3 +231,31 @@ def test_the_config_takes_positions_for_files_only() -> None:
     with pytest.raises(ConfigError, match=r"'datasets.train' has \['positions'\], which source 'simulate' does "
                        r"not read"):
         validate_config({**cfg, "datasets": {**base, "train": {"events": 10, "seed": 1, "positions": "site"}}})
+
+
+def test_the_site_frame_is_stored_and_reconstructed_columns_return_to_it(tmp_path: Path) -> None:
+    """The tensor file keeps the fitted lattice (site/ group); the table's site columns put the
+    lattice-frame truth back where the producer wrote it: real hottest ids, site azimuth and core."""
+    from airshower.evaluation.reconstruct import _read_site, site_columns, table_columns
+
+    chunks = [site_chunk(c) for c in _chunks(120)]
+    files = _write(tmp_path, "site", chunks)
+    convert_source(RootEventsSource(files, positions="site"), tmp_path / "site.h5", G, 100, "float32", {})
+    b = _read(tmp_path / "site.h5")
+    site = _read_site(tmp_path / "site.h5")
+    assert site is not None and np.degrees(site["angle_rad"]) == pytest.approx(23.0, abs=0.01)
+    assert _read_site(convert_source(RootEventsSource(_write(tmp_path, "lat", _chunks(20))), tmp_path / "l.h5", G,
+                                     100, "float32", {})["output"]) is None
+    truth = {k: b[f"targets/{k}"] for k in ("axis", "core")}
+    columns = table_columns(truth, {}, truth, ["axis", "core"])
+    hot = b["meta/hottest_station"].astype(np.int64)
+    out = site_columns(site, hot, columns)
+    events = {k: np.concatenate([np.asarray(c[k]) for c in chunks]) for k in ("event_id", "mc_core_x", "mc_core_y",
+                                                                              "mc_azimuth")}
+    order = np.searchsorted(events["event_id"], b["meta/event_id"])
+    np.testing.assert_allclose(out["true_core_site_x"][0], events["mc_core_x"][order], atol=2.0)
+    np.testing.assert_allclose(out["true_core_site_y"][0], events["mc_core_y"][order], atol=2.0)
+    azimuth = np.degrees(events["mc_azimuth"][order]) % 360.0
+    diff = (out["true_azimuth_site"][0] - azimuth + 180.0) % 360.0 - 180.0
+    assert np.abs(diff).max() < 0.05
+    assert set(out["hottest_station_id"][0].tolist()) <= set((ID0 + np.arange(2000)).tolist())

@@ -107,3 +107,11 @@ def test_a_registered_source_is_accepted_by_the_config_and_built_from_its_entry(
         validate_config(_cfg({**BASE, "toy": {"source": "toy", "paths": ["x"]}}))
     with pytest.raises(TypeError):
         register(dict)  # type: ignore[arg-type]
+
+
+def test_the_config_check_knows_each_source_by_the_keys_its_class_reads() -> None:
+    """kinds.OPTIONS (the config check, importing no reader) and each class's options agree."""
+    from airshower.sources.kinds import BUILT_IN, OPTIONS
+
+    for kind in BUILT_IN:
+        assert tuple(OPTIONS[kind]) == tuple(source_class(kind).options), kind

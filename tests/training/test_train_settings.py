@@ -26,7 +26,8 @@ def test_every_training_key_is_a_field_of_the_settings() -> None:
     props = set(load_schema()["$defs"]["training"]["properties"])
     fields = {f.name for f in dataclasses.fields(TrainingSettings)}
     assert props <= fields, sorted(props - fields)
-    assert fields - props == {"model_name", "entry", "section"}
+    # which run of the model (training.replicas) and the validation split's seed, shared by its replicas
+    assert fields - props == {"model_name", "entry", "section", "replica", "split_seed"}
 
 
 def test_overrides_are_merged_over_the_global_section() -> None:

@@ -26,7 +26,9 @@ from airshower.cli import COMMANDS
 from airshower.codedeps import source_files
 from airshower.config import dataset_simulation, load_schema, validate_config
 from airshower.models.specs import ARCHITECTURES, check_model_entries
+from airshower.sources.kinds import has_reference
 from airshower.sources.registry import input_files
+from airshower.training.replicas import all_runs, replica_count, split_replica
 
 
 def read_yaml_strings(value):
@@ -78,6 +80,31 @@ os.environ.update(AIRSHOWER_ROOT=str(CHECKOUT))
 if DeploymentMethod.CONDA not in workflow.deployment_settings.deployment_method:
     shell.prefix(f'export PATH="{Path(sys.executable).parent}:$PATH"; ')
 STUDY = config["study"]
+# every trained network: each model of `models` and its replicas `<model>~k` (training.replicas,
+# airshower.training.replicas), model by model in the config's order; replica 0 is the model itself
+RUNS = all_runs(config)
+
+
+def run_model(run):
+    """The model of `models` a run (a model or one of its replicas) trains."""
+    return run if run in config["models"] else split_replica(run)[0]
+
+
+def without_replicas(training):
+    """A training section (or override) without `replicas`: the number of runs is no setting of
+    one run, so raising it adds jobs and re-runs none of the existing ones."""
+    return {k: v for k, v in training.items() if k != "replicas"}
+
+
+def run_entry(model):
+    """What training reads of a model's entry: all but its display label and `replicas` (an
+    override holding nothing else is left out, as if it were not there)."""
+    entry = {k: v for k, v in config["models"][model].items() if k != "label"}
+    if "training" in entry:
+        entry["training"] = without_replicas(entry["training"])
+        if not entry["training"]:
+            del entry["training"]
+    return entry
 
 
 def stage_code(command: str, exclude: tuple[str, ...] = ()) -> list[str]:
@@ -102,9 +129,10 @@ def simulate_params(dataset):
 
 
 def convert_params(dataset):
-    """What converting one dataset reads: the convert section, the dataset's entry and its trace format."""
+    """What converting one dataset reads: the convert section, the dataset's entry and the trace
+    format of the networks (the training dataset's), which sources of other formats resample to."""
     entry = {k: v for k, v in config["datasets"][dataset].items() if k not in ("simulation", "label")}
-    sim = dataset_simulation(config, dataset)
+    sim = dataset_simulation(config, config["train_dataset"])
     return json.dumps(
         {
             "study": STUDY,
@@ -118,8 +146,7 @@ def convert_params(dataset):
 
 def has_fd_reference(dataset):
     """Whether a dataset's events carry the fluorescence detector's Xmax (Auger open data with its summary)."""
-    entry = config["datasets"][dataset]
-    return entry.get("source") == "auger_opendata" and bool(entry.get("summary"))
+    return has_reference(config["datasets"][dataset])
 
 
 def all_targets():
@@ -132,7 +159,7 @@ def all_targets():
     figures = output_files(list(config["models"]), config["test_datasets"], config["figures"]["formats"])
     return [
         *(str(layout.figures_dir(STUDY) / name) for name in figures),
-        *(str(layout.model_dir(STUDY, m) / "model.pt") for m in sorted(config["models"])),
+        *(str(layout.model_dir(STUDY, m) / "model.pt") for m in sorted(RUNS)),
         str(layout.validation_dir(STUDY)),
         *(
             str(layout.reconstructed_file(STUDY, d, m))

@@ -5,7 +5,9 @@ import re
 rule convert:
     """Convert the events files of one dataset into its hex-grid tensor file (windows around the hottest station)."""
     input:
-        # what the dataset's source reads: the simulated shards, or the files its paths match
+        # what the dataset's source reads: the simulated shards, or the files its paths match (not on
+        # the command line: the stage lists them again from the entry; tens of thousands of JSON
+        # events would exceed the shell's argument limit)
         events=lambda wc: [str(f) for f in input_files(STUDY, wc.dataset, config["datasets"][wc.dataset])],
         code=stage_code("convert"),
     output:
@@ -18,10 +20,10 @@ rule convert:
         "../envs/convert.yaml"
     params:
         # exactly what the stage reads: the `convert` section, the dataset's entry (its source) and
-        # its simulation settings (the trace format that sources of other formats resample to)
+        # the networks' trace format (the training dataset's), which other formats resample to
         cfg=lambda wc: convert_params(wc.dataset),
     message:
         "convert {wildcards.dataset} -> {output} (log: {log})"
     shell:
         "airshower convert --config-json {params.cfg:q} --dataset {wildcards.dataset} "
-        "--inputs {input.events:q} --output {output:q} > {log:q} 2>&1"
+        "--output {output:q} > {log:q} 2>&1"

@@ -7,7 +7,8 @@ EVAL_MODELS = list(config["models"])
 TEST_DATASETS = list(config["test_datasets"])
 NOMINAL_DATASET = TEST_DATASETS[0]
 FIGURES_DIR = layout.figures_dir(STUDY)
-MODEL_PATTERN = "|".join(re.escape(m) for m in EVAL_MODELS)
+# predictions and metrics of every run (the models and their replicas, RUNS of common.smk)
+MODEL_PATTERN = "|".join(re.escape(m) for m in RUNS)
 DATASET_PATTERN = "|".join(re.escape(d) for d in TEST_DATASETS)
 
 
@@ -15,13 +16,17 @@ DATASET_PATTERN = "|".join(re.escape(d) for d in TEST_DATASETS)
 # display labels in the config's order, which sets their order and colours in every figure (as
 # with `airshower figures --config`), and the test datasets' entries and the `simulation`
 # section, from which their display labels follow (airshower.figures.labels); keys sorted
-# inside each entry and section
+# inside each entry and section; a model trained more than once also its number of replicas
+# (the summary tables aggregate them)
 FIGURES_PARAMS = json.dumps(
     {
         "study": STUDY,
         "test_datasets": TEST_DATASETS,
         "models": {
-            m: sorted_keys({k: v for k, v in config["models"][m].items() if k in ("type", "label")})
+            m: sorted_keys(
+                {k: v for k, v in config["models"][m].items() if k in ("type", "label")}
+                | ({"training": {"replicas": replica_count(config, m)}} if replica_count(config, m) > 1 else {})
+            )
             for m in EVAL_MODELS
         },
         "datasets": {d: sorted_keys(config["datasets"][d]) for d in TEST_DATASETS},
@@ -87,10 +92,12 @@ rule evaluate:
 rule figures:
     """The paper figures of every model side by side, and the summary tables (into results/{study}/figures)."""
     input:
-        metrics=[str(layout.metrics_file(STUDY, ds, m)) for ds in TEST_DATASETS for m in EVAL_MODELS],
+        # every run's metrics and training record (the replicas' too: the tables aggregate them),
+        # the nominal predictions of replica 0 (the figures of events and distributions)
+        metrics=[str(layout.metrics_file(STUDY, ds, m)) for ds in TEST_DATASETS for m in RUNS],
         predictions=[str(layout.predictions_file(STUDY, NOMINAL_DATASET, m)) for m in EVAL_MODELS],
-        history=[str(layout.model_dir(STUDY, m) / "history.csv") for m in EVAL_MODELS],
-        info=[str(layout.model_dir(STUDY, m) / "train_info.json") for m in EVAL_MODELS],
+        history=[str(layout.model_dir(STUDY, m) / "history.csv") for m in RUNS],
+        info=[str(layout.model_dir(STUDY, m) / "train_info.json") for m in RUNS],
         tensors=str(layout.tensor_file(STUDY, NOMINAL_DATASET)),
         code=stage_code("figures"),
     output:

@@ -23,6 +23,8 @@ if RECONSTRUCT_DATASETS:
         conda:
             "../envs/train.yaml"
         threads: 2
+        resources:
+            gpu=1,
         message:
             "reconstruct {wildcards.dataset} with {wildcards.model} -> {output} (log: {log})"
         shell:
@@ -50,7 +52,16 @@ if FD_DATASETS:
             ext="|".join(re.escape(f) for f in config["figures"]["formats"]),
         conda:
             "../envs/evaluate.yaml"
+        params:
+            # the figure settings and the event selection, as for the study's other figures
+            cfg=json.dumps(
+                {
+                    "figures": sorted_keys(config["figures"]),
+                    "evaluation": {"selection": sorted_keys(config["evaluation"]["selection"])},
+                }
+            ),
         message:
             "SD against FD Xmax of {wildcards.dataset}, {wildcards.model} -> {output} (log: {log})"
         shell:
-            "airshower sd-vs-fd --table {input.table:q} --output {output:q} > {log:q} 2>&1"
+            "airshower sd-vs-fd --config-json {params.cfg:q} --table {input.table:q} --output {output:q} "
+            "> {log:q} 2>&1"

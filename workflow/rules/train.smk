@@ -1,5 +1,6 @@
-# train: one job per model of the study -> results/{study}/models/{model}/ (airshower.training.engine)
-# (all_targets() lists layout.model_dir(STUDY, m) / "model.pt" for every m in config["models"])
+# train: one job per model of the study and replica -> results/{study}/models/{model}/ (airshower.training.engine)
+# (all_targets() lists layout.model_dir(STUDY, m) / "model.pt" for every run m of RUNS: the models
+# and their replicas `<model>~k`, trained with the model's entry and the replica's seed)
 import re
 
 
@@ -16,7 +17,7 @@ rule train:
     log:
         str(layout.log_file(STUDY, "train", "{model}")),
     wildcard_constraints:
-        model="|".join(re.escape(m) for m in config["models"]),
+        model="|".join(re.escape(m) for m in RUNS),
     conda:
         "../envs/train.yaml"
     threads: 4
@@ -25,11 +26,12 @@ rule train:
     params:
         # what training this model reads: the training section and its own entry without its display
         # label, nothing of the other models (changing one model re-runs only that model's training;
-        # changing a label redraws the figures only)
+        # changing a label redraws the figures only), nor `replicas` (raising it adds runs, re-runs none);
+        # a replica `<model>~k` reads its model's entry (airshower train derives its seed from k)
         cfg=lambda wc: json.dumps(
             {
-                "training": config["training"],
-                "models": {wc.model: {k: v for k, v in config["models"][wc.model].items() if k != "label"}},
+                "training": without_replicas(config["training"]),
+                "models": {run_model(wc.model): run_entry(run_model(wc.model))},
             },
             sort_keys=True,
         ),

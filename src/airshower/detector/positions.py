@@ -195,13 +195,6 @@ class LatticeFit:
         y = np.asarray(y, dtype=np.float64) - self.origin[1]
         return _rotate(x, y, -self.angle_rad)
 
-    def node_offset(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(q, r, distance [m] from the node) of the cells holding site-frame positions (x, y)."""
-        ax, ay = self.to_array_frame(x, y)
-        q, r = xy_to_axial(ax, ay, self.spacing)
-        nx, ny = axial_to_xy(q, r, self.spacing)
-        return q, r, np.hypot(ax - nx, ay - ny)
-
     def place(
         self, ids: np.ndarray, x: np.ndarray, y: np.ndarray, tolerance_m: float | None = None
     ) -> Placement:

@@ -25,7 +25,13 @@ Columns (units as in :mod:`airshower.targets`; each HDF5 dataset carries its ``u
   azimuth included) and ``true_mass``;
 * where a tensor file has a ``reference/`` group (values its data source measured
   independently, e.g. the fluorescence-detector Xmax of hybrid Auger events):
-  ``reference_<name>`` in its unit, NaN where an event has none.
+  ``reference_<name>`` in its unit, NaN where an event has none;
+* where a tensor file has real station positions (a ``site/`` group: the Auger open data,
+  events files with ``positions: site``), the same in the site frame: ``hottest_station_id``
+  (the real station id; ``hottest_station`` is the index into the fitted array),
+  ``[true_]azimuth_site`` [deg] and the absolute core ``[true_]core_site_x/_y`` [m]
+  (directions and cores of the other columns are in the lattice frame, rotated against the
+  site frame by the fitted angle).
 
 HDF5 attributes: ``model``, ``checkpoint``, ``weights``, ``targets``, ``uncertainty``,
 ``inputs`` (JSON list of the input files) and ``columns`` (JSON list, table order).
@@ -98,6 +104,39 @@ def _direction_columns(axis: np.ndarray, prefix: str = "") -> dict[str, tuple[np
 
 
 Columns = dict[str, tuple[np.ndarray, str]]
+
+
+def site_columns(site: Mapping[str, Any], hottest: np.ndarray, columns: Columns) -> Columns:
+    """Columns in the site frame for a tensor file of real station positions (its ``site/`` group):
+    ``hottest_station_id`` (the real id), ``[true_]azimuth_site`` [deg] and the absolute core
+    ``[true_]core_site_x/_y`` [m], from the lattice-frame columns the table has.
+    Site = origin + R(angle) x array frame (:mod:`airshower.detector.positions`)."""
+    angle = float(site["angle_rad"])
+    ox, oy = (float(v) for v in site["origin_m"])
+    c, s = np.cos(angle), np.sin(angle)
+    out: Columns = {"hottest_station_id": (np.asarray(site["station_id"])[hottest].astype(np.int64), "")}
+    hx, hy = np.asarray(site["x"])[hottest], np.asarray(site["y"])[hottest]
+    for prefix in ("", "true_"):
+        if f"{prefix}azimuth" in columns:
+            out[f"{prefix}azimuth_site"] = ((columns[f"{prefix}azimuth"][0] + np.degrees(angle)) % 360.0, "deg")
+        if f"{prefix}core_x" in columns:
+            ax = hx + columns[f"{prefix}core_x"][0]
+            ay = hy + columns[f"{prefix}core_y"][0]
+            out[f"{prefix}core_site_x"] = (ox + c * ax - s * ay, "m")
+            out[f"{prefix}core_site_y"] = (oy + s * ax + c * ay, "m")
+    return out
+
+
+def _read_site(path: Path) -> dict[str, Any] | None:
+    """The ``site/`` group of a tensor file (real station positions), or None."""
+    from airshower.io.tensors import open_tensor_file
+
+    with open_tensor_file(path) as f:
+        if "site" not in f:
+            return None
+        group = f["site"]
+        return {**{k: group[k][()] for k in ("station_id", "x", "y")},
+                "angle_rad": float(group.attrs["angle_rad"]), "origin_m": list(group.attrs["origin_m"])}
 
 
 def _read_tensor_meta(path: Path) -> tuple[dict[str, np.ndarray], Columns, Columns]:
@@ -246,6 +285,12 @@ def reconstruct(
                 **table_columns(reco, sigma, truth, targets),
                 **reference,
             }
+            site = _read_site(tensors)
+            if site is not None:
+                columns.update(site_columns(site, meta["hottest_station"][0], columns))
+            if parts and list(columns) != list(parts[0]):
+                raise InputFileError(f"{path}: its columns differ from those of {paths[0]} (real station positions "
+                                     "in one, the SD-1500 lattice in the other?); reconstruct them apart")
             parts.append(columns)
     names = list(parts[0])
     table = {k: (np.concatenate([p[k][0] for p in parts]), parts[0][k][1]) for k in names}

@@ -20,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
+from airshower.sources.kinds import source_kind
+
 # the label of each architecture of the model registry (config ``models.<name>.type``)
 TYPE_LABELS = {
     "hexcnn": "Hex CNN",
@@ -83,7 +85,7 @@ def _value_text(key: str, value: Any) -> str:
 
 def default_dataset_label(name: str, entry: Mapping[str, Any] | None, simulation: Mapping[str, Any] | None) -> str:
     """The label of a dataset without one of its own (see the module docstring)."""
-    if not entry or entry.get("source", "simulate") != "simulate":
+    if not entry or source_kind(entry) != "simulate":
         return name
     simulation = simulation or {}
     overrides = {k: v for k, v in (entry.get("simulation") or {}).items() if simulation.get(k) != v}

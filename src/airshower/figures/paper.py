@@ -14,6 +14,9 @@ else one derived from its type or settings), in the config's order:
                                 used) GPU time
 ``learning_curves``             validation Xmax resolution (where recorded) and losses vs
                                 epoch and training time
+``resolution_vs_time``          validation Xmax resolution vs cumulative training time, the
+                                baseline's best and where each model reaches it
+                                (:mod:`airshower.figures.time_to_target`)
 ``merit_factor``                p/Fe merit factor of reconstructed and true Xmax vs lg E
 ``targets_vs_energy``           resolution and bias of every other target vs lg E (energy in
                                 percent, axis and core 68% containment, ln A with its merit factor)
@@ -31,7 +34,13 @@ else one derived from its type or settings), in the config's order:
                                 (:mod:`airshower.figures.summary`)
 ``targets.csv|md|tex``          one row per model and reconstructed target: resolution, bias,
                                 merit factor, pull width (:mod:`airshower.figures.target_summary`)
+``time_to_target.csv|md``       per model the training time to reach the baseline's best
+                                validation resolution and its ratio to the baseline's
 ==============================  =============================================================
+
+Models trained several times (``training.replicas``): the figures with one curve per model
+draw replica 0 (the model itself); the summary tables give the mean and standard deviation
+over the replicas beside the bootstrap error (:mod:`airshower.figures.summary`).
 
 Every figure is always written: one whose data no model has (a study that trains Xmax only,
 models without uncertainties) shows a note saying so.
@@ -55,6 +64,7 @@ FIGURES = (
     "xmax_bias",
     "headline",
     "learning_curves",
+    "resolution_vs_time",
     "merit_factor",
     "targets_vs_energy",
     "xmax_vs_zenith",
@@ -64,7 +74,8 @@ FIGURES = (
 )
 MODEL_DEPENDENCE = "model_dependence"
 PER_MODEL = ("xmax_2d", "xmax_distributions")
-TABLES = ("summary.csv", "summary.md", "summary.tex", "targets.csv", "targets.md", "targets.tex")
+TABLES = ("summary.csv", "summary.md", "summary.tex", "targets.csv", "targets.md", "targets.tex",
+          "time_to_target.csv", "time_to_target.md")
 
 
 def figure_stems(models: Sequence[str], datasets: Sequence[str]) -> list[str]:
@@ -114,6 +125,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     )
     from airshower.figures.summary import summary_rows, write_csv, write_latex, write_markdown
     from airshower.figures.target_summary import write_target_tables
+    from airshower.figures.time_to_target import plot_resolution_vs_time, write_time_to_target
 
     from airshower.figures.paper_style import latex_available
 
@@ -139,6 +151,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
         save(plot_xmax_vs_energy(study, "bias", width), "xmax_bias")
         save(plot_headline(study, stat, figures["headline_lg_energy"], width), "headline")
         save(plot_learning_curves(study, width, stat), "learning_curves")
+        save(plot_resolution_vs_time(study, width, stat), "resolution_vs_time")
         save(plot_merit_factor(study, width), "merit_factor")
         save(plot_targets_vs_energy(study, stat, width), "targets_vs_energy")
         save(plot_xmax_vs_zenith(study, stat, width), "xmax_vs_zenith")
@@ -160,6 +173,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     written.append(write_markdown(out_dir / "summary.md", study, rows, energies, stat))
     written.append(write_latex(out_dir / "summary.tex", study, rows, energies, stat))
     written.extend(write_target_tables(out_dir, study, stat))
+    written.extend(write_time_to_target(out_dir, study, stat))
     return written
 
 
@@ -183,8 +197,11 @@ def run_figures(
     model_labels: Mapping[str, str] | None = None,
     dataset_labels: Mapping[str, str] | None = None,
     selection: Mapping[str, Any] | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> list[Path]:
     """Load the study's products under ``results`` and draw everything into ``out_dir``.
+
+    ``replicas``: model -> number of replicas (``training.replicas``; default 1 each).
 
     ``models`` and ``datasets`` in the order drawn; ``model_labels`` and ``dataset_labels``:
     their display names (:func:`airshower.figures.labels.labels_from_config`; default: the
@@ -196,7 +213,8 @@ def run_figures(
 
     out_dir = require_writable(out_dir or Path(results) / "figures", "figures folder", directory=True)
     study = load_study(results, models, datasets, tensor_file=tensor_file, name=study_name,
-                       model_labels=model_labels, dataset_labels=dataset_labels, selection=selection)
+                       model_labels=model_labels, dataset_labels=dataset_labels, selection=selection,
+                       replicas=replicas)
     return make_figures(study, figures, out_dir)
 
 
@@ -213,6 +231,7 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
     their entries of ``datasets`` and ``simulation`` (for the datasets' labels), ``figures`` and
     ``evaluation.selection``."""
     from airshower.figures.labels import labels_from_config
+    from airshower.training.replicas import replica_count
 
     results = Path(args.results or layout.results_dir(config["study"]))
     datasets = list(config["test_datasets"])
@@ -220,6 +239,7 @@ def main(config: dict[str, Any], args: argparse.Namespace) -> int:
     model_labels, dataset_labels = labels_from_config(config)
     written = run_figures(results, list(config["models"]), datasets, config["figures"], tensors,
                           args.output_dir, study_name=config["study"], model_labels=model_labels,
-                          dataset_labels=dataset_labels, selection=config["evaluation"]["selection"])
+                          dataset_labels=dataset_labels, selection=config["evaluation"]["selection"],
+                          replicas={m: replica_count(config, m) for m in config["models"]})
     print(f"wrote {len(written)} files to {Path(args.output_dir or results / 'figures')}")
     return 0

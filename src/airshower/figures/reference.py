@@ -62,9 +62,10 @@ def _read_columns(table: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
                 for name in names:
                     if name not in group:
                         raise InputFileError(_missing(table, name))
-                    unit = str(group[name].attrs.get("unit", UNIT))
-                    if unit != UNIT:
-                        raise InputFileError(f"{table}: column '{name}' is in {unit!r}, expected {UNIT!r}")
+                    expected = "" if name == "t5" else UNIT  # the 6T5 flag has no unit
+                    unit = str(group[name].attrs.get("unit", expected))
+                    if unit != expected:
+                        raise InputFileError(f"{table}: column '{name}' is in {unit!r}, expected {expected!r}")
                     out[name] = np.asarray(group[name][()], dtype=np.float64)
         except OSError as exc:
             raise InputFileError(f"{table}: cannot be read as HDF5 ({exc})") from exc
@@ -95,28 +96,39 @@ def _missing(table: Path, name: str) -> str:
     return f"{table}: no column '{name}': the network does not reconstruct Xmax"
 
 
-def draw_sd_vs_fd(table_path: str | Path, output_path: str | Path, dpi: int = 300) -> SdFdSummary:
+def draw_sd_vs_fd(
+    table_path: str | Path,
+    output_path: str | Path,
+    dpi: int = 300,
+    t5_only: bool = False,
+    style: str = "default",
+    usetex: bool = False,
+) -> SdFdSummary:
     """Draw SD against FD Xmax of the hybrid events of ``table_path`` into ``output_path``.
 
     The format follows the suffix of ``output_path`` (``.pdf``, ``.png``, ...); the file is
     written atomically. Returns the number of hybrid events and the mean and standard
-    deviation of SD - FD [g/cm2] (NaN without hybrid events).
+    deviation of SD - FD [g/cm2] (NaN without hybrid events). ``t5_only``: the 6T5 events only
+    (the table's ``t5`` column, as ``evaluation.selection`` selects them); ``style``/``usetex``:
+    those of ``figures``.
     """
     table = Path(table_path)
     output = Path(output_path)
     fmt = output.suffix.lstrip(".").lower()
     if not fmt:
         raise ValueError(f"{output}: give the figure's format as the file suffix (.pdf, .png, ...)")
-    cols = _read_columns(table, (SD_COLUMN, FD_COLUMN))
+    cols = _read_columns(table, (SD_COLUMN, FD_COLUMN, "t5") if t5_only else (SD_COLUMN, FD_COLUMN))
     sd, fd = cols[SD_COLUMN], cols[FD_COLUMN]
     hybrid = np.isfinite(sd) & np.isfinite(fd)
+    if t5_only:
+        hybrid &= cols["t5"] == 1
     sd, fd = sd[hybrid], fd[hybrid]
     diff = sd - fd
     n = int(diff.size)
     mean = float(diff.mean()) if n else float("nan")
     std = float(diff.std(ddof=1)) if n > 1 else float("nan")
     unit = GCM2
-    with paper_style("single"):
+    with paper_style("single", style, usetex, [fmt]):
         fig, axes = new_figure("single", aspect=1.25, nrows=2, sharex=True, gridspec_kw={"height_ratios": [1.6, 1.0]})
         top, bottom = axes[0, 0], axes[1, 0]
         if n:
@@ -155,11 +167,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main(config: Mapping[str, Any], args: argparse.Namespace) -> int:
-    """``airshower sd-vs-fd``: the figure, and its numbers as one JSON line."""
+    """``airshower sd-vs-fd``: the figure, and its numbers as one JSON line. With a config, its
+    ``figures`` (dpi, style, usetex) and ``evaluation.selection`` (6T5) apply."""
     from airshower.io.files import require_writable
 
     require_writable(args.output, "figure")
-    summary = draw_sd_vs_fd(args.table, args.output)
+    figures = config.get("figures", {})
+    selection = config.get("evaluation", {}).get("selection") or {}
+    summary = draw_sd_vs_fd(args.table, args.output, dpi=int(figures.get("dpi", 300)),
+                            t5_only=bool(selection.get("t5", False)), style=figures.get("style", "default"),
+                            usetex=bool(figures.get("usetex", False)))
     print(json.dumps({"output": str(args.output), "hybrid_events": summary.events,
                       "mean_sd_minus_fd": summary.mean, "std_sd_minus_fd": summary.std}))
     return 0

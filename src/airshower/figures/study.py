@@ -2,12 +2,17 @@
 
 Layout under ``results/{study}/`` (:mod:`airshower.layout`):
 
-* ``models/{model}/history.csv`` (per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``,
+* ``models/{model}/history.csv`` (per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``elapsed_s``,
   ``seconds``, ``events_per_s``) and ``models/{model}/train_info.json`` (``parameters``,
   ``flops_per_event``, ``training_time_s``, ``wall_time_s``, ``device``, ``processes``,
   ``epochs_run``, ``best_epoch``, ...), written by :mod:`airshower.training.engine`;
 * ``metrics/{dataset}/{model}.json`` (:mod:`airshower.evaluation.metrics`);
 * ``predictions/{dataset}/{model}.h5`` (:mod:`airshower.evaluation.prediction_file`).
+
+A model trained several times (``training.replicas``, :mod:`airshower.training.replicas`)
+has its replicas ``{model}~k`` beside it: their training records and metrics are read into
+:attr:`ModelRecord.replicas` (no predictions); the figures with one curve per model draw
+replica 0 (the model itself), the summary tables aggregate them all.
 
 The first test dataset is the nominal one; figures of single events and distributions use it.
 Figures and tables name models and datasets by their display labels (:mod:`airshower.figures.labels`),
@@ -56,6 +61,12 @@ class ModelRecord:
     metrics: dict[str, dict[str, Any]]  # dataset -> metrics
     predictions: Predictions | None = None  # on the nominal dataset
     label: str = ""  # display name in legends and tables (the name when empty)
+    replicas: list[ModelRecord] = field(default_factory=list)  # replicas 1..N-1 (training records, metrics)
+
+    @property
+    def runs(self) -> list[ModelRecord]:
+        """Every replica of the model, itself (replica 0) first."""
+        return [self, *self.replicas]
 
     def __post_init__(self) -> None:
         self.label = self.label or self.name
@@ -150,8 +161,12 @@ def load_study(
     model_labels: Mapping[str, str] | None = None,
     dataset_labels: Mapping[str, str] | None = None,
     selection: Mapping[str, Any] | None = None,
+    replicas: Mapping[str, int] | None = None,
 ) -> Study:
     """Read every model's training record, metrics on each dataset, and nominal predictions.
+
+    ``replicas``: model -> number of replicas N (default 1); the training records and metrics
+    of replicas 1..N-1 (``{model}~k``) go into :attr:`ModelRecord.replicas`.
 
     ``selection``: the events of the predictions kept (``evaluation.selection``, e.g. 6T5),
     as the metrics keep them.
@@ -166,28 +181,16 @@ def load_study(
         raise InputFileError("no models to draw: the study's 'models' section is empty")
     if not datasets:
         raise InputFileError("no test datasets to draw: 'test_datasets' is empty")
+    from airshower.training.replicas import replica_name
+
     records = []
     for i, model in enumerate(models):
-        mdir = results / "models" / model
-        metrics = {ds: read_metrics(results / "metrics" / ds / f"{model}.json") for ds in datasets}
-        for ds, m in metrics.items():
-            if m["model"] != model or m["dataset"] != ds:
-                raise InputFileError(
-                    f"{results / 'metrics' / ds / f'{model}.json'}: holds model {m['model']!r} on "
-                    f"{m['dataset']!r}, expected {model!r} on {ds!r}"
-                )
-        predictions = select_events(read_predictions(results / "predictions" / datasets[0] / f"{model}.h5"),
-                                    selection)
-        records.append(
-            ModelRecord(
-                name=model,
-                index=i,
-                info=read_train_info(mdir / "train_info.json"),
-                history=read_history(mdir / "history.csv"),
-                metrics=metrics,
-                predictions=predictions,
-            )
-        )
+        record = _read_run(results, model, i, datasets)
+        record.predictions = select_events(
+            read_predictions(results / "predictions" / datasets[0] / f"{model}.h5"), selection)
+        n = int((replicas or {}).get(model, 1))
+        record.replicas = [_read_run(results, replica_name(model, k), i, datasets) for k in range(1, n)]
+        records.append(record)
     given = dict(model_labels or {})
     defaults = default_labels([r.name for r in records], {r.name: r.train("type") for r in records})
     for r in records:
@@ -199,6 +202,20 @@ def load_study(
         tensor_file=Path(tensor_file) if tensor_file else None,
         dataset_labels={ds: (dataset_labels or {}).get(ds) or ds for ds in datasets},
     )
+
+
+def _read_run(results: Path, run: str, index: int, datasets: Sequence[str]) -> ModelRecord:
+    """The training record and metrics of one run (a model or one of its replicas), no predictions."""
+    mdir = results / "models" / run
+    metrics = {ds: read_metrics(results / "metrics" / ds / f"{run}.json") for ds in datasets}
+    for ds, m in metrics.items():
+        if m["model"] != run or m["dataset"] != ds:
+            raise InputFileError(
+                f"{results / 'metrics' / ds / f'{run}.json'}: holds model {m['model']!r} on "
+                f"{m['dataset']!r}, expected {run!r} on {ds!r}"
+            )
+    return ModelRecord(name=run, index=index, info=read_train_info(mdir / "train_info.json"),
+                       history=read_history(mdir / "history.csv"), metrics=metrics)
 
 
 def quantity(metrics: Mapping[str, Any], target: str, block: str | None = None) -> Any:

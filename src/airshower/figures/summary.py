@@ -11,6 +11,22 @@ the p/Fe merit factor of reconstructed and of true Xmax, the event count, and th
 on every other test set (``xmax_bias_{E}_{dataset}``), each with its bootstrap error
 (``_err``). Empty cells: not recorded or not reconstructed.
 
+Replicas (``training.replicas``: a model trained N times with independent initialisation,
+shuffling and augmentation): ``replicas`` (N) and, per summary energy,
+``xmax_resolution_{E}_mean`` (mean over the replicas), ``_replica_std`` (their sample standard
+deviation, ddof = 1; empty for N = 1), ``_combined_err`` and ``_significant`` (whether the
+model differs significantly from the best model at that energy), after :func:`replica_statistics`
+and :func:`significantly_different`. The rule, stated in the captions: the error of a model's
+mean resolution is ``sqrt(b^2 + s^2 / N)``, with ``b`` the mean bootstrap error of its replicas
+(all evaluated on the same test events, so averaging does not shrink it) and ``s`` the
+replica standard deviation; two models differ significantly only when their means differ by
+more than twice the quadrature sum of their errors, hence by more than both their bootstrap
+errors and their training scatter, and only when both have at least two replicas (with one,
+the scatter from training is unknown). The quadrature sum is conservative: both models are
+evaluated on the same events, whose fluctuations partly cancel in the difference. When any
+model has more than one replica the physics table shows the mean ± bootstrap error, the
+replica standard deviation and marks models worse than the best by more than that.
+
 ``summary.md`` and ``summary.tex`` hold two tables that fit a page of a two-column article:
 
 * physics (``table*``, full text width): per model and summary energy the Xmax resolution on
@@ -57,6 +73,41 @@ def _bin(record: ModelRecord, dataset: str, block: str, lg_energy: float) -> dic
     return None if entries is None else bin_containing(entries, lg_energy)
 
 
+SIGNIFICANCE = 2.0  # a difference is significant beyond this many combined errors
+
+
+def replica_statistics(record: ModelRecord, dataset: str, lg_energy: float, stat: str) -> dict[str, Any]:
+    """Resolution of every replica of a model in the bin of ``lg_energy``, aggregated:
+    ``values``, ``n``, ``mean``, ``replica_std`` (ddof 1; None for one replica), ``bootstrap``
+    (mean of the replicas' bootstrap errors) and ``combined_err`` = sqrt(bootstrap^2 + replica_std^2 / n)
+    (the bootstrap alone for one replica). Replicas without the bin are left out."""
+    values, errors = [], []
+    for run in record.runs:
+        entry = _bin(run, dataset, "xmax", lg_energy) or {}
+        if entry.get(stat) is not None and math.isfinite(float(entry[stat])):
+            values.append(float(entry[stat]))
+            if entry.get(f"{stat}_err") is not None:
+                errors.append(float(entry[f"{stat}_err"]))
+    n = len(values)
+    if not n:
+        return {"values": [], "n": 0, "mean": None, "replica_std": None, "bootstrap": None, "combined_err": None}
+    mean = sum(values) / n
+    std = math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1)) if n > 1 else None
+    boot = sum(errors) / len(errors) if errors else None
+    parts = [x for x in (boot, None if std is None else std / math.sqrt(n)) if x is not None]
+    combined = math.sqrt(sum(x * x for x in parts)) if parts else None
+    return {"values": values, "n": n, "mean": mean, "replica_std": std, "bootstrap": boot, "combined_err": combined}
+
+
+def significantly_different(a: dict[str, Any], b: dict[str, Any], threshold: float = SIGNIFICANCE) -> bool | None:
+    """Whether two models' mean resolutions (:func:`replica_statistics`) differ by more than
+    ``threshold`` times the quadrature sum of their combined errors; None when it cannot be
+    said (a model with fewer than two replicas, or no error)."""
+    if a["n"] < 2 or b["n"] < 2 or a["combined_err"] is None or b["combined_err"] is None:
+        return None
+    return abs(a["mean"] - b["mean"]) > threshold * math.hypot(a["combined_err"], b["combined_err"])
+
+
 def energy_key(lg_energy: float) -> str:
     """Column suffix of a summary energy, e.g. ``19.0``."""
     return f"{lg_energy:.1f}" if round(lg_energy, 1) == lg_energy else f"{lg_energy:g}"
@@ -65,10 +116,13 @@ def energy_key(lg_energy: float) -> str:
 def summary_rows(study: Study, energies: Sequence[float], stat: str) -> list[dict[str, Any]]:
     """One dict per model with the columns of the module docstring (None where not available)."""
     rows = []
+    replica_stats = {(m.name, e): replica_statistics(m, study.nominal, e, stat) for m in study.models
+                     for e in energies}
     for m in study.models:
         row: dict[str, Any] = {
             "model": m.name,
             "label": m.label,
+            "replicas": len(m.runs),
             "parameters": m.train("parameters"),
             "flops_per_event": m.train("flops_per_event"),
             "training_time_s": None if m.wall_hours is None else m.wall_hours * 3600.0,
@@ -87,6 +141,15 @@ def summary_rows(study: Study, energies: Sequence[float], stat: str) -> list[dic
             mf = _bin(m, study.nominal, "merit_factor", e) or {}
             row[f"xmax_resolution_{k}"] = x.get(stat)
             row[f"xmax_resolution_{k}_err"] = x.get(f"{stat}_err")
+            rs = replica_stats[(m.name, e)]
+            best = min((replica_stats[(o.name, e)] for o in study.models if replica_stats[(o.name, e)]["n"]),
+                       key=lambda r: r["mean"], default=None)
+            row[f"xmax_resolution_{k}_mean"] = rs["mean"]
+            row[f"xmax_resolution_{k}_mean_err"] = rs["bootstrap"]
+            row[f"xmax_resolution_{k}_replica_std"] = rs["replica_std"]
+            row[f"xmax_resolution_{k}_combined_err"] = rs["combined_err"]
+            row[f"xmax_resolution_{k}_significant"] = (None if best is None or best is rs
+                                                       else significantly_different(rs, best))
             row[f"xmax_bias_{k}"] = x.get("bias")
             row[f"xmax_bias_{k}_err"] = x.get("bias_err")
             row[f"merit_factor_{k}"] = mf.get("reco")
@@ -274,17 +337,19 @@ def physics_table(study: Study, rows: Sequence[dict[str, Any]], energies: Sequen
     bins = energy_bins(study, energies)
     datasets = study.datasets
     names = [tex_text(study.dataset_label(ds)) if tex else study.dataset_label(ds) for ds in datasets]
+    replicas = has_replicas(rows)
+    spread = ([r"$\sigma_\mathrm{rep}$ ($N$)"] if tex else ["σ(replicas) [g/cm2] (N)"]) if replicas else []
     if tex:
-        header = ["Model", r"$\lg(E/\mathrm{eV})$", TEX_STAT.get(stat, stat), *names, "MF"]
-        first_bias = 4
+        header = ["Model", r"$\lg(E/\mathrm{eV})$", TEX_STAT.get(stat, stat), *spread, *names, "MF"]
+        first_bias = 4 + len(spread)
         head = [
-            " & & Resolution & " + (r"\multicolumn{%d}{c}{Bias $\langle\Delta X_\mathrm{max}\rangle$}" % len(datasets)
+            " & & Resolution & " + " & " * len(spread) + (r"\multicolumn{%d}{c}{Bias $\langle\Delta X_\mathrm{max}\rangle$}" % len(datasets)
                                     if len(datasets) > 1 else r"Bias $\langle\Delta X_\mathrm{max}\rangle$")
             + r" & \\",
             r"\cmidrule(lr){%d-%d}" % (first_bias, first_bias + len(datasets) - 1),
         ]
     else:
-        header = ["model", "lg(E/eV)", f"{MD_STAT.get(stat, stat)} [g/cm2]",
+        header = ["model", "lg(E/eV)", f"{MD_STAT.get(stat, stat)} [g/cm2]", *spread,
                   *[f"bias {name} [g/cm2]" for name in names], "MF"]
         head = []
     body = []
@@ -292,14 +357,43 @@ def physics_table(study: Study, rows: Sequence[dict[str, Any]], energies: Sequen
         for i, (e, b) in enumerate(zip(energies, bins, strict=True)):
             k = energy_key(e)
             label = r["label"] if i == 0 else ""
-            cells = [tex_text(label) if tex else label, _range(b, e, tex),
-                     plus_minus(r[f"xmax_resolution_{k}"], r[f"xmax_resolution_{k}_err"], 1, tex),
-                     plus_minus(r[f"xmax_bias_{k}"], r[f"xmax_bias_{k}_err"], 1, tex)]
+            cells = [tex_text(label) if tex else label, _range(b, e, tex)]
+            if replicas:  # the mean over the replicas, their spread, and * where worse than the best
+                mark = (r"$^{*}$" if tex else " *") if r.get(f"xmax_resolution_{k}_significant") else ""
+                std = r.get(f"xmax_resolution_{k}_replica_std")
+                cells += [plus_minus(r[f"xmax_resolution_{k}_mean"], r[f"xmax_resolution_{k}_mean_err"], 1, tex) + mark,
+                          ("" if std is None else f"{std:.1f}") + f" ({r['replicas']})"]
+            else:
+                cells.append(plus_minus(r[f"xmax_resolution_{k}"], r[f"xmax_resolution_{k}_err"], 1, tex))
+            cells.append(plus_minus(r[f"xmax_bias_{k}"], r[f"xmax_bias_{k}_err"], 1, tex))
             cells += [plus_minus(r.get(f"xmax_bias_{k}_{ds}"), r.get(f"xmax_bias_{k}_{ds}_err"), 1, tex)
                       for ds in datasets[1:]]
             cells.append(plus_minus(r[f"merit_factor_{k}"], r[f"merit_factor_{k}_err"], 2, tex))
             body.append(cells)
     return header, body, head
+
+
+def has_replicas(rows: Sequence[dict[str, Any]]) -> bool:
+    """Whether any model of the table was trained more than once."""
+    return any((r.get("replicas") or 1) > 1 for r in rows)
+
+
+def replica_caption(rows: Sequence[dict[str, Any]], tex: bool) -> str:
+    """The sentence on replicas and significance of the physics caption (empty without replicas)."""
+    if not has_replicas(rows):
+        return ""
+    if tex:
+        return (r" Each model trained $N$ times (independent initialisation, shuffling and augmentation): "
+                r"resolution = mean over the replicas $\pm$ mean bootstrap error; $\sigma_\mathrm{rep}$: their standard "
+                r"deviation. A difference between two models is significant when it exceeds twice "
+                r"$\sqrt{\sigma_a^2 + \sigma_b^2}$, with $\sigma^2 = \sigma_\mathrm{boot}^2 + \sigma_\mathrm{rep}^2/N$ "
+                r"per model, so both the test-set (bootstrap) and the training (replica) scatter, and both models have "
+                r"$N \geq 2$; $^{*}$: significantly worse than the best model at that energy.")
+    return (" Each model trained N times (independent initialisation, shuffling and augmentation): resolution = "
+            "mean over the replicas ± mean bootstrap error; σ(replicas): their standard deviation. A difference "
+            "between two models is significant when it exceeds twice sqrt(σa² + σb²), with σ² = σboot² + σrep²/N "
+            "per model, so both the test-set (bootstrap) and the training (replica) scatter, and both models have "
+            "N ≥ 2; *: significantly worse than the best model at that energy.")
 
 
 def _true_merit(rows: Sequence[dict[str, Any]], energies: Sequence[float], tex: bool) -> str:
@@ -328,6 +422,7 @@ def physics_caption(study: Study, rows: Sequence[dict[str, Any]], energies: Sequ
             rf"and Fe of the reconstructed {TEX_XMAX}"
             + (f" (true {TEX_XMAX}: {true_mf})" if true_mf else "")
             + ". Errors: bootstrap."
+            + replica_caption(rows, tex)
         )
         return text
     what = "standard deviation" if stat == "std" else "half-width of the central 68% interval"
@@ -337,6 +432,7 @@ def physics_caption(study: Study, rows: Sequence[dict[str, Any]], energies: Sequ
         "both in g/cm2. MF: merit factor of p and Fe of the reconstructed Xmax"
         + (f" (true Xmax: {true_mf})" if true_mf else "")
         + ". Errors: bootstrap."
+        + replica_caption(rows, tex)
     )
     return text
 

@@ -26,6 +26,11 @@ What a reader gets (N events, G x G window of axial cells, T trace bins), throug
 * ``reference/<name>`` (N,) float64, optional: per-event values the data source measured
   independently, e.g. ``reference/fd_xmax`` [g/cm2] of hybrid Auger events (unit in the
   dataset's ``unit`` attribute; NaN where an event has none). Never an input or a target
+* ``site/`` group, optional, for stations fitted onto the lattice from real positions
+  (:mod:`airshower.detector.positions`): ``site/station_id`` (n_array,) the real id of every
+  array index (``meta/hottest_station`` indexes it), ``site/x``, ``site/y`` (n_array,) their
+  positions in the array frame [m]; attributes ``angle_rad`` (direction of the lattice rows in
+  the site frame) and ``origin_m`` (site position of cell (0, 0)): site = origin + R(angle) array
 
 Window axes: axis 1 is the axial q coordinate, axis 2 the axial r coordinate (see
 :mod:`airshower.hexgrid`), the hottest station at the centre (G // 2, G // 2).
@@ -165,6 +170,8 @@ class TensorWriter:
     block ends (events per file are known only then). ``truth``: the file holds the
     ``targets/`` group (events without Monte-Carlo truth, e.g. measured data, have none).
     ``reference``: name -> unit of the per-event reference values of the ``reference/`` group.
+    ``site``: the array's place in the site frame (``site/`` group: ``station_id``, ``x``, ``y``
+    [m] of every array index, attributes ``angle_rad`` and ``origin_m``), for real positions.
     """
 
     def __init__(
@@ -180,6 +187,7 @@ class TensorWriter:
         trace_compression: str = "none",
         truth: bool = True,
         reference: Mapping[str, str] | None = None,
+        site: Mapping[str, Any] | None = None,
     ) -> None:
         if trace_dtype not in TRACE_DTYPES:
             raise ValueError(f"trace_dtype must be one of {TRACE_DTYPES}, got {trace_dtype!r}")
@@ -198,6 +206,7 @@ class TensorWriter:
         self.config = dict(config or {})
         self.truth = bool(truth)
         self.reference = dict(reference or {})
+        self.site = dict(site) if site is not None else None
         self.n_events = 0
         self.n_rows = 0
         self._file: h5py.File | None = None
@@ -308,6 +317,12 @@ class TensorWriter:
         attrs["truth"] = self.truth
         for k, unit in self.reference.items():
             self._datasets[f"reference/{k}"].attrs["unit"] = unit
+        if self.site is not None:
+            group = self._file.create_group("site")  # type: ignore[union-attr]
+            for k in ("station_id", "x", "y"):
+                group.create_dataset(k, data=np.asarray(self.site[k]))
+            group.attrs["angle_rad"] = float(self.site["angle_rad"])
+            group.attrs["origin_m"] = [float(v) for v in self.site["origin_m"]]
         attrs["sources"] = json.dumps(self.sources, sort_keys=True)
         attrs["config"] = json.dumps(self.config, sort_keys=True)
         attrs["package_version"] = str(__version__)

@@ -74,6 +74,9 @@ TRANSFORMER_PARAMS: dict[str, Param] = {
 CHECKPOINT_CHOICES = ("auto", "on", "off")
 CHECKPOINT_AUTO_TOKENS = 128  # ``auto`` checkpoints the time blocks from this many tokens per trace on
 
+# self-attention over the time tokens of ``temporal`` (:mod:`airshower.models.time_attention`)
+TIME_ATTENTION_CHOICES = ("full", "sparse", "lsh")
+
 # -- rules that tie hyperparameters together ------------------------------------------------
 
 Problems = list[tuple[str, str]]  # (key, message) pairs
@@ -167,6 +170,38 @@ ARCHITECTURES: dict[str, Architecture] = {
                     "activation checkpointing of the time blocks (recompute in backward; same results): "
                     f"on, off, or auto (on from {CHECKPOINT_AUTO_TOKENS} time tokens per trace)",
                     choices=CHECKPOINT_CHOICES,
+                ),
+                "time_attention": Param(
+                    "full",
+                    "str",
+                    "self-attention over the time tokens: full (every token, fused kernel of 'attention'); "
+                    "sparse (Sparse Transformer local + strided pattern, see sparse_window, sparse_stride); "
+                    "lsh (Reformer: shared query/key, hashed into buckets, chunked; see lsh_chunk, lsh_rounds)",
+                    choices=TIME_ATTENTION_CHOICES,
+                ),
+                "sparse_window": Param(
+                    32,
+                    "int",
+                    "time_attention sparse: block of time tokens (= bins with patch_bins 1); each token attends "
+                    "to its own block and the one before and after",
+                    1,
+                ),
+                "sparse_stride": Param(
+                    0,
+                    "int",
+                    "time_attention sparse: each token also attends to every stride-th token (same position "
+                    "modulo stride); 0: round(sqrt(time tokens))",
+                    0,
+                ),
+                "lsh_chunk": Param(
+                    32,
+                    "int",
+                    "time_attention lsh: time tokens per chunk after sorting by bucket (a chunk attends to itself "
+                    "and the previous one); buckets: time tokens / chunk, even (1 if one chunk holds the trace)",
+                    1,
+                ),
+                "lsh_rounds": Param(
+                    2, "int", "time_attention lsh: independent hashing rounds, outputs combined", 1, 8
                 ),
             },
             rules=(heads_divide_dim, patch_fits_trace),

@@ -9,6 +9,9 @@ station's code. Stations are packed (see
 cells, and silent stations share the code of an empty trace. All packed traces have the
 same length, so this attention needs no mask and ``fused`` mode runs a flash kernel that
 never stores the (L x L) matrix (see ``benchmarks/bench_attention.py``).
+``time_attention`` replaces this full attention by the sparse (local + strided) or LSH
+(Reformer) patterns of :mod:`airshower.models.time_attention`, whose memory and work grow
+slower than L^2 (see ``benchmarks/bench_time_attention.py``).
 
 Activation checkpointing of stage 1 (``time_checkpoint``): once the (L x L) matrix is gone,
 a time block still stores about 13 vectors of width ``dim`` per token for the backward pass
@@ -41,6 +44,7 @@ from airshower.batch import Batch
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
 from airshower.models.packing import Packing, pad_groups
 from airshower.models.specs import ARCHITECTURES, CHECKPOINT_AUTO_TOKENS, CHECKPOINT_CHOICES
+from airshower.models.time_attention import time_attention_layer
 from airshower.models.trace_encoders import TraceEncoder
 from airshower.models.transformer import TransformerBlock, TransformerNetwork
 
@@ -77,6 +81,8 @@ class TimeTransformerEncoder(TraceEncoder):
         dropout: float = 0.0,
         mode: str = "fused",
         checkpoint: bool = False,
+        time_attention: str = "full",
+        attention_options: dict[str, int] | None = None,
     ) -> None:
         super().__init__()
         self.patch_bins = patch_bins
@@ -85,7 +91,13 @@ class TimeTransformerEncoder(TraceEncoder):
         self.value = nn.Linear(patch_bins, dim)
         self.position = nn.Parameter(torch.zeros(1, self.n_tokens, dim))
         nn.init.trunc_normal_(self.position, std=0.02)
+        self.time_attention = time_attention
         self.blocks = nn.ModuleList(TransformerBlock(dim, heads, mlp_ratio, dropout, mode) for _ in range(layers))
+        if time_attention != "full":
+            for block in self.blocks:
+                block.attn = time_attention_layer(
+                    time_attention, dim, heads, self.n_tokens, dropout, mode, **(attention_options or {})
+                )
         self.norm = nn.LayerNorm(dim)
         self.out_features = dim
 
@@ -134,7 +146,10 @@ class TemporalTransformer(TransformerNetwork):
     * ``attention`` fused | materialized (the benchmark switches it); ``head_hidden`` [64];
     * ``time_checkpoint`` auto | on | off: activation checkpointing of the time blocks
       (auto: on from 128 time tokens per trace, see :func:`use_time_checkpoint`); it
-      changes memory and time of a training step, not the results.
+      changes memory and time of a training step, not the results;
+    * ``time_attention`` full | sparse | lsh: the self-attention of the time blocks
+      (:mod:`airshower.models.time_attention`), with ``sparse_window`` 32 and ``sparse_stride``
+      0 (auto: sqrt of the time tokens) for sparse, ``lsh_chunk`` 32 and ``lsh_rounds`` 2 for lsh.
     """
 
     TYPE = "temporal"
@@ -157,6 +172,8 @@ class TemporalTransformer(TransformerNetwork):
             hp["dropout"],
             hp["attention"],
             use_time_checkpoint(hp["time_checkpoint"], n_tokens),
+            hp["time_attention"],
+            {key: hp[key] for key in ("sparse_window", "sparse_stride", "lsh_chunk", "lsh_rounds")},
         )
         self.embed = nn.Linear(dim + N_STATION_FEATURES, dim)
         self._build_class_token_stack(dim, hp["station_layers"], hp)

@@ -368,6 +368,9 @@ class AugerOpenDataSource(EventSource):
         """The stations of the dataset on the lattice (reads every file once, then cached)."""
         return self.lattice.array
 
+    def site_lattice(self) -> LatticeFit:
+        return self.lattice
+
     @property
     def lattice(self) -> LatticeFit:
         """The :class:`~airshower.detector.positions.LatticeFit` of the dataset's stations (site -> array frame)."""
@@ -530,7 +533,6 @@ class AugerOpenDataSource(EventSource):
         references: Mapping[str, Mapping[int, float]],
     ) -> SourceChunk:
         lattice = self.lattice
-        arr = lattice.array
         events = [e for _, e in pending]
         counts = np.array([e.ids.size for e in events], dtype=np.int64)
         index = np.concatenate([lattice.indices(e.ids) for e in events])

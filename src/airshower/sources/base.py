@@ -30,6 +30,7 @@ import numpy as np
 from airshower.detector.array import Array, sd1500
 
 if TYPE_CHECKING:  # the ROOT reader (uproot, awkward) is imported by the sources that read ROOT
+    from airshower.detector.positions import LatticeFit
     from airshower.io.events import StationChunk
 
 
@@ -79,6 +80,13 @@ class EventSource(ABC):
     def array(self) -> Array:
         """The station layout that ``station.id`` indexes (default: the SD-1500 lattice)."""
         return sd1500()
+
+    def site_lattice(self) -> LatticeFit | None:
+        """How the array was fitted to real station positions (station ids, rotation, origin), for
+        sources whose stations are not on SD-1500's lattice; None where the ids index SD-1500.
+        The converter stores it (the tensor file's ``site/`` group), so that reconstructed events
+        can be put back into the site frame."""
+        return None
 
     def reference_fields(self) -> dict[str, str]:
         """Per-event reference values carried into the tensor file's ``reference/`` group,

@@ -28,6 +28,12 @@ def source_kind(entry: Mapping[str, Any]) -> str:
     return str(entry.get("source", DEFAULT_SOURCE))
 
 
+def has_reference(entry: Mapping[str, Any]) -> bool:
+    """Whether a dataset's events carry reference values: the Auger open data with the summary CSV
+    (the fluorescence detector's Xmax and energy of hybrid events)."""
+    return source_kind(entry) == "auger_opendata" and bool(entry.get("summary"))
+
+
 def source_options(kind: str) -> tuple[str, ...]:
     """The dataset keys a source kind reads besides ``source`` (ConfigError for an unknown kind)."""
     if kind not in OPTIONS:

@@ -137,6 +137,9 @@ class RootEventsSource(EventSource):
             return super().array()
         return self.lattice.array
 
+    def site_lattice(self) -> LatticeFit | None:
+        return self.lattice if self.positions == "site" else None
+
     @property
     def lattice(self) -> LatticeFit:
         """With ``positions: site``, the :class:`~airshower.detector.positions.LatticeFit` of the

@@ -6,7 +6,8 @@ CPU processes with gloo). Rank 0 alone writes checkpoints, logs and outputs.
 
 Outputs in ``output_dir``: ``model.pt`` (the last checkpoint; see
 :mod:`airshower.inference.checkpoint` and :func:`~airshower.inference.checkpoint.load_model`),
-``history.csv`` (one row per epoch: :data:`HISTORY_COLUMNS`, the validation loss of each
+``history.csv`` (one row per epoch: :data:`HISTORY_COLUMNS` with the cumulative training time
+``elapsed_s`` [s], the validation loss of each
 target ``val_<target>`` and its resolution in physical units, e.g. ``val_xmax_std_gcm2``, see
 :mod:`airshower.training.resolution`), ``train_info.json`` and ``provenance.json``. The log has
 one line per epoch: losses, the resolutions, time, speed and the time left (ETA, from the
@@ -15,7 +16,8 @@ mean epoch time of this run; early stopping may end sooner).
 Resumable state lives in ``state_dir`` (``last.pt``, written atomically after every epoch),
 outside the declared outputs so that it survives a failed Snakemake job. A run finds it,
 checks its fingerprint (training settings, model entry, tensor file checksum, number of
-processes) and resumes after its last epoch; on a mismatch it says so in the log and starts
+processes) and resumes after its last epoch, with the training time spent so far (the time
+budget ``training.budget_minutes`` and the schedule that spans it count it); on a mismatch it says so in the log and starts
 afresh. On the CPU a resumed run ends with the same weights, bit for bit, as an
 uninterrupted one. The state is removed once the outputs are written.
 
@@ -98,7 +100,9 @@ from airshower.training.settings import TrainingSettings, training_settings
 log = logging.getLogger("airshower.train")
 
 ModelBuilder = Callable[..., torch.nn.Module]  # (name, spec, grid_size, trace_bins, targets, uncertainty=bool)
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "events_per_s")
+# seconds: wall time of the epoch (training and validation) [s]; elapsed_s: cumulative training
+# time [s] up to the end of the epoch (resumed runs included), which the time budget counts
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "events_per_s", "elapsed_s")
 STATE_FILE = "last.pt"
 
 
@@ -327,6 +331,12 @@ class RunState:
     resumed_from: int = 0  # epochs done before this run (0: a fresh start)
     elapsed_before: float = 0.0  # training time [s] of the runs this one resumes
     run_seconds: float = 0.0  # training time [s] of this run's epochs
+    clock: Callable[[], float] = time.perf_counter  # seconds, for the epochs' wall time (tests: a fake one)
+
+    @property
+    def elapsed_s(self) -> float:
+        """Training time [s] of every epoch done, resumed runs included."""
+        return self.elapsed_before + self.run_seconds
 
 
 def train_model(
@@ -340,6 +350,7 @@ def train_model(
     threads: int | None = None,
     model_builder: ModelBuilder | None = None,
     step_hook: Callable[[int, int], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Train ``model_name`` of ``config`` (validated, defaults filled) on ``tensors``: the tensor
     file, or any :class:`~airshower.inference.tensor_sources.TensorSource` (events in memory: tests, benchmarks).
@@ -347,14 +358,15 @@ def train_model(
     Writes ``model.pt``, ``history.csv``, ``train_info.json`` and ``provenance.json`` into
     ``output_dir`` (rank 0 only) and returns the content of ``train_info.json``.
     ``state_dir`` keeps the resumable state (default ``output_dir/.state``). ``model_builder``
-    replaces the registry (tests); ``step_hook(epoch, step)`` is called after every step.
+    replaces the registry (tests); ``step_hook(epoch, step)`` is called after every step;
+    ``clock`` (default :func:`time.perf_counter`) times the epochs (tests: a fake clock).
     Raises :class:`~airshower.errors.ConfigError`, :class:`~airshower.errors.InputFileError`
     or :class:`~airshower.errors.TrainingError` with a message naming the problem
     (config errors before those of the tensor file).
     """
     config = validate_config(config, source="config", partial=True)
     return train(training_settings(config, model_name), tensors, output_dir, state_dir, device=device,
-                 threads=threads, model_builder=model_builder, step_hook=step_hook)
+                 threads=threads, model_builder=model_builder, step_hook=step_hook, clock=clock)
 
 
 def train(
@@ -367,6 +379,7 @@ def train(
     threads: int | None = None,
     model_builder: ModelBuilder | None = None,
     step_hook: Callable[[int, int], None] | None = None,
+    clock: Callable[[], float] | None = None,
 ) -> dict[str, Any]:
     """Train the model of ``settings`` (from :func:`~airshower.training.settings.training_settings`).
 
@@ -388,7 +401,7 @@ def train(
     ctx = setup(device)
     try:
         return _run(ctx, settings, source, tensors_path, output_dir, state_dir, model_builder, step_hook,
-                    wall_start, started)
+                    wall_start, started, clock or time.perf_counter)
     finally:
         teardown(ctx)
 
@@ -404,6 +417,7 @@ def _run(
     step_hook: Callable[[int, int], None] | None,
     wall_start: float,
     started: str,
+    clock: Callable[[], float] = time.perf_counter,
 ) -> dict[str, Any]:
     """One training run in this process, the steps in their order (which fixes the random streams)."""
     if not ctx.is_main:
@@ -411,6 +425,7 @@ def _run(
     prepared = prepare_data(settings, source, tensors_path, state_dir, ctx)
     network = build_network(settings, prepared, model_builder or build_model, ctx)
     run = initial_state(settings, network, prepared, ctx)
+    run.clock = clock
     state_path = state_dir / STATE_FILE
     resume(run, state_path, prepared.fingerprint, network, settings.model_name, ctx)
     sc = build_step_context(settings, prepared, network, run, ctx)
@@ -438,7 +453,7 @@ def prepare_data(
     want = fingerprint(settings.section_dict(), settings.model_name, settings.entry_dict(), identity["sha256"],
                        ctx.world_size)
     keep = selection_mask(source, settings.selection)  # training.selection (6T5 by default)
-    split = split_indices(source.n_events, settings.val_fraction, settings.seed, keep=keep)
+    split = split_indices(source.n_events, settings.val_fraction, settings.validation_seed, keep=keep)
     check_batch_size(settings.batch_size, len(split.train), ctx)
     data = choose_data(source, ctx.device, settings.device_data_limit_gb, settings.stream_chunk_events,
                        free_memory_bytes(ctx.device))
@@ -464,7 +479,8 @@ def build_network(
 def initial_state(
     settings: TrainingSettings, network: Network, prepared: PreparedData, ctx: DistContext
 ) -> RunState:
-    """Optimiser, schedule, early stopping and random generators of a fresh start (seeds ``seed`` + 1, + 2)."""
+    """Optimiser, schedule, early stopping and random generators of a fresh start (seeds ``seed`` + 1, + 2;
+    ``seed`` is the replica's, :mod:`airshower.training.replicas`)."""
     optimizer = build_optimizer(network.model, settings)
     return RunState(
         optimizer=optimizer,
@@ -574,7 +590,8 @@ def run_epochs(
     state_path: Path,
     step_hook: Callable[[int, int], None] | None,
 ) -> None:
-    """Train and validate epoch by epoch from ``run.start_epoch`` until early stopping or ``epochs``.
+    """Train and validate epoch by epoch from ``run.start_epoch`` until early stopping, ``epochs``
+    or the end of the epoch in which the training time reaches ``training.budget_minutes``.
 
     After every epoch, rank 0 writes the resumable state to ``state_path`` (atomically);
     ``run`` holds the history, the best weights and the time spent [s].
@@ -585,7 +602,7 @@ def run_epochs(
     for epoch in range(run.start_epoch, settings.epochs + 1):
         if run.finished:
             break
-        t0 = time.perf_counter()
+        t0 = run.clock()
         lr_first = run.schedule.lr
         result = train_epoch(
             sc,
@@ -609,8 +626,10 @@ def run_epochs(
             run.best_state = _cpu_state(network.model)
         run.schedule.epoch_end(val)
         synchronize(dev)
-        seconds = time.perf_counter() - t0
+        # rank 0's time on every process: the budget stops them all after the same epoch
+        seconds = float(broadcast_object(ctx, run.clock() - t0))
         run.run_seconds += seconds
+        run.schedule.epoch_time(run.elapsed_s, result.steps, seconds)
         row = {
             "epoch": epoch,
             "train_loss": result.loss,
@@ -618,13 +637,17 @@ def run_epochs(
             "lr": lr_first,
             "seconds": round(seconds, 4),
             "events_per_s": round(result.events / result.seconds, 2) if result.seconds > 0 else None,
+            "elapsed_s": round(run.elapsed_s, 4),
             **{f"val_{t}": v for t, v in per_target.items()},
             **{r.column: r.value for r in validation.resolution.values()},
         }
         run.history.append(row)
-        run.finished = run.early.should_stop or epoch == settings.epochs
+        run.finished = run.early.should_stop or epoch == settings.epochs or run.schedule.budget_spent()
         left = 0 if run.finished else settings.epochs - epoch
         mean_seconds = run.run_seconds / (epoch - run.start_epoch + 1)
+        eta = left * mean_seconds
+        if settings.budget_s is not None and left:
+            eta = min(eta, max(0.0, settings.budget_s - run.elapsed_s))
         log.info(
             "epoch %d/%d train %.5g val %.5g (%s) lr %.3g %.2fs %.0f ev/s %s%s%s",
             epoch,
@@ -635,9 +658,10 @@ def run_epochs(
             lr_first,
             seconds,
             row["events_per_s"] or 0.0,
-            f"ETA {format_duration(left * mean_seconds)}" if left else "done",
+            f"ETA {format_duration(eta)}" if left else "done",
             " *" if improved else "",
-            f" (early stop: no improvement for {run.early.patience} epochs)" if run.early.should_stop else "",
+            f" (early stop: no improvement for {run.early.patience} epochs)" if run.early.should_stop
+            else (f" (time budget of {format_duration(settings.budget_s)} spent)" if run.schedule.budget_spent() else ""),
         )
         if ctx.is_main:
             save_checkpoint(_checkpoint(run, network, meta, prepared.fingerprint, epoch), state_path)
@@ -688,6 +712,9 @@ def train_info(
         "best_epoch": run.early.best_epoch,
         "best_val_loss": run.early.best if math.isfinite(run.early.best) else None,
         "stopped_early": bool(history) and len(history) < settings.epochs,
+        "budget_s": settings.budget_s,
+        "stopped_by_budget": run.schedule.budget_spent(),
+        "replica": settings.replica,
         "resumed_after_epoch": run.resumed_from,
         "wall_time_s": round(time.perf_counter() - wall_start, 3),
         "training_time_s": round(run.elapsed_before + run.run_seconds, 3),

@@ -110,6 +110,15 @@ class LRSchedule:
     ``min_lr_factor`` at the last step of the last epoch, ``m + (1 - m) (1 + cos(pi p)) / 2``.
     Plateau: times ``plateau_factor`` each time the validation loss has not improved for
     ``plateau_patience`` epochs. State: plain numbers (checkpoint-safe).
+
+    With a time budget (``training.budget_minutes``) the cosine's progress is the training
+    time spent over the budget, ``p = t / budget`` (from the first step; warmup multiplies it
+    as before), reaching the floor ``min_lr_factor`` at the budget. ``t`` is not read from a
+    clock step by step (that would differ between the processes of a DDP run and between a run
+    and its resumption) but estimated: the training time of the epochs done (:meth:`epoch_time`,
+    exact at each epoch's end) plus the steps of this epoch times the seconds per step of the
+    last epoch (validation included). The first epoch, with no estimate yet, keeps ``p`` at 0.
+    Both numbers are part of the state, so a resumed run continues the same schedule.
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, settings: TrainingSettings, steps_per_epoch: int) -> None:
@@ -125,13 +134,23 @@ class LRSchedule:
         self.plateau_scale = 1.0
         self.plateau_best = math.inf
         self.plateau_bad = 0
+        self.budget_s = settings.budget_s  # None: the schedule spans the epochs
+        self.elapsed_s = 0.0  # training time [s] of the epochs done
+        self.step_seconds = 0.0  # seconds per step of the last epoch (0: not yet measured)
+        self.epoch_steps = 0  # steps done in the current epoch
         self._apply()
+
+    def progress(self, step: int) -> float:
+        """Progress of the cosine in [0, 1]: over the steps after warmup, or over the time budget."""
+        if self.budget_s is not None:
+            return min(1.0, max(0.0, (self.elapsed_s + self.epoch_steps * self.step_seconds) / self.budget_s))
+        span = max(1, self.total_steps - self.warmup_steps - 1)
+        return min(1.0, max(0.0, (step - self.warmup_steps) / span))
 
     def factor(self, step: int) -> float:
         warm = min(1.0, (step + 1) / self.warmup_steps) if self.warmup_steps > 0 else 1.0
         if self.kind == "cosine":
-            span = max(1, self.total_steps - self.warmup_steps - 1)
-            p = min(1.0, max(0.0, (step - self.warmup_steps) / span))
+            p = self.progress(step)
             shape = self.min_factor + (1.0 - self.min_factor) * 0.5 * (1.0 + math.cos(math.pi * p))
         elif self.kind == "plateau":
             shape = self.plateau_scale
@@ -150,7 +169,20 @@ class LRSchedule:
     def step(self) -> None:
         """After each optimiser step."""
         self.step_count += 1
+        self.epoch_steps += 1
         self._apply()
+
+    def epoch_time(self, elapsed_s: float, steps: int, seconds: float) -> None:
+        """After each epoch: the training time of all epochs so far [s] and this epoch's steps and seconds."""
+        self.elapsed_s = float(elapsed_s)
+        if steps > 0:
+            self.step_seconds = float(seconds) / steps
+        self.epoch_steps = 0
+        self._apply()
+
+    def budget_spent(self) -> bool:
+        """Whether the training time of the epochs done has reached the budget (False without one)."""
+        return self.budget_s is not None and self.elapsed_s >= self.budget_s
 
     def epoch_end(self, val_loss: float) -> None:
         """After each validation (the plateau schedule reacts to it)."""
@@ -171,6 +203,9 @@ class LRSchedule:
             "plateau_scale": self.plateau_scale,
             "plateau_best": self.plateau_best,
             "plateau_bad": self.plateau_bad,
+            "elapsed_s": self.elapsed_s,
+            "step_seconds": self.step_seconds,
+            "epoch_steps": self.epoch_steps,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -178,6 +213,9 @@ class LRSchedule:
         self.plateau_scale = float(state["plateau_scale"])
         self.plateau_best = float(state["plateau_best"])
         self.plateau_bad = int(state["plateau_bad"])
+        self.elapsed_s = float(state.get("elapsed_s", 0.0))
+        self.step_seconds = float(state.get("step_seconds", 0.0))
+        self.epoch_steps = int(state.get("epoch_steps", 0))
         self._apply()
 
 

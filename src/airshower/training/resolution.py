@@ -27,11 +27,11 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from airshower.evaluation.binned import Q68  # the fraction within one sigma of a Gaussian
 from airshower.inference.normalise import TargetNormaliser
 from airshower.targets import TARGETS, Target
 from airshower.training.distributed import DistContext, all_reduce_sum
 
-Q68 = 0.682689492  # as airshower.evaluation.binned: the fraction within one sigma of a Gaussian
 # q68 histogram: log10 of the residual [its unit] from 1e-4 to 1e6 in 2000 bins (0.5 % wide),
 # one bin below and one above
 _LOG_LO, _LOG_HI, _BINS = -4.0, 6.0, 2000

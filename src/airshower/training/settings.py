@@ -22,6 +22,7 @@ from types import MappingProxyType
 from typing import Any
 
 from airshower.errors import ConfigError
+from airshower.training.replicas import replica_count, replica_seed, split_replica
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,11 @@ class TrainingSettings:
 
     Numbers are those of the config (the schema has checked their type and range); units:
     ``learning_rate`` per optimiser step, ``warmup_epochs`` in epochs (fractions allowed),
-    ``device_data_limit_gb`` in GB (1e9 bytes), ``stream_chunk_events`` in events. The
+    ``device_data_limit_gb`` in GB (1e9 bytes), ``stream_chunk_events`` in events,
+    ``budget_minutes`` in minutes (None: no time budget). A replica ``m~k`` of model ``m``
+    (:mod:`airshower.training.replicas`) has ``model_name`` ``m~k``, ``replica`` k, the
+    entry of ``m``, ``seed`` derived from (``training.seed``, k) and ``split_seed`` the
+    ``training.seed`` (for replica 0 both are ``training.seed``). The
     mappings are read-only views; :meth:`section_dict`, :meth:`entry_dict` and
     :meth:`spec_dict` give plain copies (for JSON, the checkpoint and the model builder).
     """
@@ -61,9 +66,23 @@ class TrainingSettings:
     amp: str
     device_data_limit_gb: float
     stream_chunk_events: int
-    seed: int
+    seed: int  # initial weights, shuffling (seed + 1), augmentation (seed + 2): the replica's own
     val_fraction: float
     selection: Mapping[str, Any]  # events trained and validated on ({"t5": true}: the 6T5 events)
+    budget_minutes: float | None = None  # training time budget [min]; None: epochs alone
+    replica: int = 0  # 0: the model itself; k > 0: the run ``model~k``
+    replicas: int = 1  # runs of the model (``training.replicas``; not in ``section``: no setting of one run)
+    split_seed: int | None = None  # seed of the validation split (``training.seed``; None: ``seed``)
+
+    @property
+    def budget_s(self) -> float | None:
+        """The time budget in seconds (None without one)."""
+        return None if self.budget_minutes is None else 60.0 * float(self.budget_minutes)
+
+    @property
+    def validation_seed(self) -> int:
+        """The seed of the validation split, the same for every replica of a model."""
+        return self.seed if self.split_seed is None else self.split_seed
 
     def section_dict(self) -> dict[str, Any]:
         """A plain copy of the merged ``training`` section."""
@@ -89,9 +108,11 @@ def _model_entry(config: Mapping[str, Any], model_name: str) -> dict[str, Any]:
 
 
 def _merged_section(config: Mapping[str, Any], entry: Mapping[str, Any]) -> dict[str, Any]:
-    """``training`` with the entry's ``training`` overrides merged over it (both checked by the config's validation)."""
+    """``training`` with the entry's ``training`` overrides merged over it (both checked by the config's validation),
+    without ``replicas`` (how many runs there are is no setting of one run: raising it keeps each run's fingerprint)."""
     merged = copy.deepcopy(dict(config["training"]))
     merged.update(copy.deepcopy(dict(entry.get("training") or {})))
+    merged.pop("replicas", None)
     return merged
 
 
@@ -112,13 +133,22 @@ def _loss_weights(section: Mapping[str, Any], model_name: str) -> dict[str, floa
 def training_settings(config: Mapping[str, Any], model_name: str) -> TrainingSettings:
     """The training settings of ``model_name``: ``training`` with ``models.<name>.training`` merged over it.
 
-    ``config`` must be validated (:func:`airshower.config.validate_config`: defaults filled, the
-    overrides checked). Raises :class:`ConfigError` naming the key when a loss weight names a
-    target that is not trained, or when the model is not in ``models``.
+    ``model_name`` may name a replica ``m~k`` of a model ``m`` (:mod:`airshower.training.replicas`):
+    the settings of ``m`` with the replica's seed. ``config`` must be validated
+    (:func:`airshower.config.validate_config`: defaults filled, the overrides checked). Raises
+    :class:`ConfigError` naming the key when a loss weight names a target that is not trained,
+    or when the model is not in ``models``.
     """
-    entry = _model_entry(config, model_name)
+    models = config.get("models") or {}
+    base, replica = (model_name, 0) if model_name in models else split_replica(model_name)
+    entry = _model_entry(config, base)
     s = _merged_section(config, entry)
     weights = _loss_weights(s, model_name)
+    split_seed = int(s["seed"])
+    seed = replica_seed(split_seed, replica)
+    if replica:
+        s["replica"] = replica  # in the fingerprint and the provenance: the run is this replica
+        s["replica_seed"] = seed
     return TrainingSettings(
         model_name=model_name,
         entry=MappingProxyType(entry),
@@ -146,7 +176,11 @@ def training_settings(config: Mapping[str, Any], model_name: str) -> TrainingSet
         amp=str(s["amp"]),
         device_data_limit_gb=s["device_data_limit_gb"],
         stream_chunk_events=int(s["stream_chunk_events"]),
-        seed=int(s["seed"]),
+        seed=seed,
         val_fraction=s["val_fraction"],
         selection=MappingProxyType(dict(s["selection"])),
+        budget_minutes=None if s.get("budget_minutes") is None else float(s["budget_minutes"]),
+        replica=replica,
+        replicas=replica_count(config, base),
+        split_seed=split_seed,
     )

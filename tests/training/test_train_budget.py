@@ -1,0 +1,152 @@
+"""Equal time budgets (training.budget_minutes) and replicas (training.replicas) in the training engine."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+
+from airshower.batch import Batch
+from airshower.config import validate_config
+from airshower.errors import ConfigError
+from airshower.inference.checkpoint import load_checkpoint
+from airshower.inference.tensor_sources import MemorySource
+from airshower.training.engine import train_model
+from airshower.training.loop import LRSchedule
+from airshower.training.replicas import all_runs, replica_name, replica_seed, split_replica
+from airshower.training.settings import training_settings
+
+from tests.kit.training import settings_of, tiny_builder, tiny_config
+
+
+class FakeClock:
+    """Seconds that advance only when told: one second per training step (see :func:`ticking`)."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def ticking(clock: FakeClock, seconds: float = 1.0, crash: tuple[int, int] | None = None):
+    def hook(epoch: int, step: int) -> None:
+        clock.now += seconds
+        if crash == (epoch, step):
+            raise RuntimeError(f"crash at epoch {epoch} step {step}")
+
+    return hook
+
+
+def schedule(**training) -> tuple[LRSchedule, torch.optim.Optimizer]:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    return LRSchedule(optimizer, settings_of(**training), steps_per_epoch=10), optimizer
+
+
+def test_the_cosine_spans_the_budget_and_reaches_its_floor_there() -> None:
+    sched, optimizer = schedule(scheduler="cosine", budget_minutes=1.0, min_lr_factor=0.05, epochs=1000,
+                                learning_rate=0.1)
+    for _ in range(10):  # the first epoch: no time per step measured yet, the peak rate
+        assert optimizer.param_groups[0]["lr"] == pytest.approx(0.1)
+        sched.step()
+    sched.epoch_time(30.0, 10, 30.0)  # 30 s of 60: halfway, 3 s per step
+    assert sched.lr == pytest.approx(0.1 * (0.05 + 0.95 * 0.5))
+    assert not sched.budget_spent()
+    for _ in range(10):
+        sched.step()
+    assert sched.lr == pytest.approx(0.1 * 0.05)  # estimated 60 s: the floor at the budget
+    sched.step()
+    assert sched.lr == pytest.approx(0.1 * 0.05)  # and not below it
+    sched.epoch_time(60.5, 10, 30.5)
+    assert sched.budget_spent()
+    # the state carries the time: a resumed schedule continues where it was
+    again, _ = schedule(scheduler="cosine", budget_minutes=1.0, min_lr_factor=0.05, epochs=1000, learning_rate=0.1)
+    again.load_state_dict(sched.state_dict())
+    assert again.lr == sched.lr and again.budget_spent()
+
+
+def test_without_a_budget_the_schedule_spans_the_epochs() -> None:
+    sched, _ = schedule(scheduler="cosine", epochs=2, min_lr_factor=0.0)
+    sched.epoch_time(1e9, 10, 1e9)  # time does not matter
+    assert sched.lr == pytest.approx(1e-3) and not sched.budget_spent()
+
+
+def _train(events: Batch, root: Path, cfg: dict, clock: FakeClock, crash=None) -> dict:
+    return train_model(cfg, "tiny", MemorySource(events), root / "out", root / "state", device="cpu",
+                       model_builder=tiny_builder(), step_hook=ticking(clock, crash=crash), clock=clock)
+
+
+def _history(root: Path) -> list[dict[str, str]]:
+    return list(csv.DictReader((root / "out" / "history.csv").open()))
+
+
+def test_the_budget_stops_training_and_the_rate_ends_at_its_floor(events: Batch, tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=50, patience=50, budget_minutes=0.4, min_lr_factor=0.1)  # 24 s, 1 s per step
+    info = _train(events, tmp_path, cfg, FakeClock())
+    rows = _history(tmp_path)
+    elapsed = [float(r["elapsed_s"]) for r in rows]
+    per_epoch = [float(r["seconds"]) for r in rows]
+    assert elapsed == pytest.approx(list(torch.tensor(per_epoch).cumsum(0).tolist()))
+    assert elapsed[-1] >= 24.0 > elapsed[-2]  # stopped after the epoch that reached the budget
+    assert info["stopped_by_budget"] and info["epochs_run"] == len(rows) < 50
+    assert info["training_time_s"] == pytest.approx(elapsed[-1])
+    assert "val_xmax_std_gcm2" in rows[0]
+    final = load_checkpoint(tmp_path / "out" / "model.pt")
+    assert final["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.01 * 0.1)  # the floor
+    assert final["scheduler"]["elapsed_s"] == pytest.approx(elapsed[-1])
+
+
+def test_resume_keeps_the_elapsed_time(events: Batch, tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=50, patience=50, budget_minutes=0.4)
+    _train(events, tmp_path / "whole", cfg, FakeClock())
+    with pytest.raises(RuntimeError, match="crash"):
+        _train(events, tmp_path / "resumed", cfg, FakeClock(), crash=(3, 2))
+    assert load_checkpoint(tmp_path / "resumed" / "state" / "last.pt")["epoch"] == 2
+    info = _train(events, tmp_path / "resumed", cfg, FakeClock())
+    assert info["resumed_after_epoch"] == 2
+    whole, resumed = _history(tmp_path / "whole"), _history(tmp_path / "resumed")
+    assert [(r["elapsed_s"], r["lr"], r["train_loss"]) for r in resumed] == [
+        (r["elapsed_s"], r["lr"], r["train_loss"]) for r in whole]
+
+
+def test_replicas_have_their_own_seeds_and_share_the_split() -> None:
+    cfg = validate_config({"models": {"a": {"type": "hexcnn"}, "b": {"type": "hexcnn", "training": {"replicas": 3}}},
+                           "training": {"seed": 5, "replicas": 2}})
+    assert all_runs(cfg) == ["a", "a~1", "b", "b~1", "b~2"]
+    runs = [training_settings(cfg, run) for run in all_runs(cfg)]
+    assert runs[0].seed == runs[2].seed == 5 and runs[0].replica == 0
+    seeds = [s.seed for s in runs if s.model_name.startswith("b")]
+    # replica k of every model draws from (seed, k), as replica 0 of every model from the seed itself
+    assert len(set(seeds)) == 3 and {s.seed for s in runs} == set(seeds)
+    # nor do the shuffling and augmentation seeds (+1, +2) of one replica meet another's
+    derived = [s + offset for s in set(seeds) for offset in (0, 1, 2)]
+    assert len(set(derived)) == len(derived)
+    assert {s.validation_seed for s in runs} == {5}
+    b2 = training_settings(cfg, "b~2")
+    assert b2.model_name == "b~2" and b2.replica == 2 and b2.seed == replica_seed(5, 2) != 5
+    assert b2.spec_dict() == {"type": "hexcnn"} and b2.replicas == 3
+    # replicas is no setting of one run: raising it leaves each run's settings (and resumable state) alone
+    more = validate_config({**cfg, "training": {**cfg["training"], "replicas": 4}})
+    assert training_settings(more, "a~1").section == training_settings(cfg, "a~1").section
+    assert split_replica(replica_name("m", 3)) == ("m", 3) and split_replica("m") == ("m", 0)
+    assert split_replica("m~0") == ("m~0", 0) and split_replica("m~01") == ("m~01", 0)
+
+
+def test_a_model_name_with_the_replica_separator_is_refused() -> None:
+    with pytest.raises(ConfigError, match="~"):
+        validate_config({"models": {"a~1": {"type": "hexcnn"}}})
+
+
+def test_a_replica_trains_other_weights_on_the_same_split(events: Batch, tmp_path: Path) -> None:
+    cfg = tiny_config(epochs=1)
+    infos = {}
+    for run in ("tiny", "tiny~1"):
+        infos[run] = train_model(cfg, run, MemorySource(events), tmp_path / run / "out", tmp_path / run / "state",
+                                 device="cpu", model_builder=tiny_builder())
+    assert infos["tiny"]["seed"] != infos["tiny~1"]["seed"]
+    assert infos["tiny"]["val_events"] == infos["tiny~1"]["val_events"]
+    a = load_checkpoint(tmp_path / "tiny" / "out" / "model.pt")["model_state"]
+    b = load_checkpoint(tmp_path / "tiny~1" / "out" / "model.pt")["model_state"]
+    assert any(not torch.equal(a[k], b[k]) for k in a)
