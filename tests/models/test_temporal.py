@@ -8,24 +8,14 @@ import torch
 from airshower.errors import ConfigError
 from airshower.models.registry import build_model
 from airshower.models.temporal import CHECKPOINT_AUTO_TOKENS, TimeTransformerEncoder, use_time_checkpoint
+from tests.kit.temporal import build_temporal
 
 G, T = 5, 24
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
 
 
 def build(**extra) -> torch.nn.Module:
-    spec = {
-        "type": "temporal",
-        "dim": 8,
-        "heads": 2,
-        "time_layers": 2,
-        "station_layers": 1,
-        "patch_bins": 1,
-        "head_hidden": [8],
-        **extra,
-    }
-    torch.manual_seed(0)
-    return build_model("net", spec, G, T, TARGETS)
+    return build_temporal(G, T, TARGETS, **extra)
 
 
 def step(model: torch.nn.Module, batch) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:

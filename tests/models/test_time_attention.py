@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from airshower.errors import ConfigError
-from airshower.models.registry import build_model
 from airshower.models.time_attention import lsh_attention, lsh_buckets, sparse_attention
 from airshower.models.transformer import attention
 from airshower.station_state import StationState
+from tests.kit.temporal import build_temporal
 
 G, T = 5, 24
 TARGETS = ["xmax", "lg_energy", "axis", "core"]
@@ -188,20 +188,7 @@ def scramble_absent(batch):
 
 
 def build(**extra) -> torch.nn.Module:
-    spec = {
-        "type": "temporal",
-        "dim": 8,
-        "heads": 2,
-        "time_layers": 2,
-        "station_layers": 1,
-        "patch_bins": 1,
-        "head_hidden": [8],
-        "sparse_window": 4,
-        "lsh_chunk": 4,
-        **extra,
-    }
-    torch.manual_seed(0)
-    return build_model("net", spec, G, T, TARGETS)
+    return build_temporal(G, T, TARGETS, **{"sparse_window": 4, "lsh_chunk": 4, **extra})
 
 
 @pytest.mark.parametrize("choice", ["full", "sparse", "lsh"])

@@ -506,6 +506,19 @@ def _flatten(
     return chunk
 
 
+def check_station_lengths(chunk: StationChunk, lengths: Mapping[str, np.ndarray]) -> None:
+    """Every station field has ``chunk.counts`` entries per event (``lengths``: field -> entries
+    per event); InputFileError naming the file, entry, event and field otherwise."""
+    for name, n in lengths.items():
+        bad = np.flatnonzero(n != chunk.counts)
+        if bad.size:
+            e = int(bad[0])
+            raise InputFileError(
+                f"{chunk.where(e)}: station arrays disagree in length: 'station.{name}' has {int(n[e])} "
+                f"entries, 'station.id' {int(chunk.counts[e])}"
+            )
+
+
 def validate_chunk(
     chunk: StationChunk,
     lengths: Mapping[str, np.ndarray],
@@ -524,14 +537,7 @@ def validate_chunk(
     event fields where NaN means "none" (a source's reference values), only +-inf refused.
     """
     counts = chunk.counts
-    for name, n in lengths.items():
-        bad = np.flatnonzero(n != counts)
-        if bad.size:
-            e = int(bad[0])
-            raise InputFileError(
-                f"{chunk.where(e)}: station arrays disagree in length: 'station.{name}' has {int(n[e])} "
-                f"entries, 'station.id' {int(counts[e])}"
-            )
+    check_station_lengths(chunk, lengths)
     bad = np.flatnonzero(trace_len != counts * trace_bins)
     if bad.size:
         e = int(bad[0])

@@ -44,6 +44,7 @@ from airshower.io.events import (
     STATION_FIELDS,
     TREE,
     StationChunk,
+    check_station_lengths,
     cluster_starts,
     entry_ranges,
     iterate_station_chunks,
@@ -248,15 +249,7 @@ def _station_positions(path: Path, step: int = SCAN_EVENTS) -> Iterator[tuple[np
             counts = np.asarray(ak.num(jagged["id"], axis=1), dtype=np.int64)
             chunk = StationChunk(path, start, {"event_id": np.asarray(ak.to_numpy(arrays["event_id"]))},
                                  counts, {}, None)
-            for f in fields[1:]:
-                n = np.asarray(ak.num(jagged[f], axis=1), dtype=np.int64)
-                bad = np.flatnonzero(n != counts)
-                if bad.size:
-                    e = int(bad[0])
-                    raise InputFileError(
-                        f"{chunk.where(e)}: station arrays disagree in length: 'station.{f}' has {int(n[e])} "
-                        f"entries, 'station.id' {int(counts[e])}"
-                    )
+            check_station_lengths(chunk, {f: np.asarray(ak.num(jagged[f], axis=1), dtype=np.int64) for f in fields[1:]})
             ids = np.asarray(ak.to_numpy(ak.flatten(jagged["id"], axis=1)), dtype=np.int64)
             xyz = [np.asarray(ak.to_numpy(ak.flatten(jagged[f], axis=1)), dtype=np.float64) for f in fields[1:]]
             for f, values in zip(fields[1:], xyz):
