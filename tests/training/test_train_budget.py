@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import math
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import torch
 
 from airshower.batch import Batch
 from airshower.config import validate_config
-from airshower.errors import ConfigError
+from airshower.errors import ConfigError, TrainingError
 from airshower.inference.checkpoint import load_checkpoint
 from airshower.inference.tensor_sources import MemorySource
 from airshower.training.engine import train_model
@@ -73,6 +74,44 @@ def test_without_a_budget_the_schedule_spans_the_epochs() -> None:
     assert sched.lr == pytest.approx(1e-3) and not sched.budget_spent()
 
 
+def test_a_flop_budget_spans_the_cosine_over_the_steps() -> None:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    sched = LRSchedule(optimizer, settings_of(scheduler="cosine", budget_flops=2e6, min_lr_factor=0.0, epochs=1000,
+                                              learning_rate=0.1), steps_per_epoch=10, flops_per_step=1e5)
+    for _ in range(10):
+        sched.step()
+    assert sched.lr == pytest.approx(0.1 * 0.5)  # 1e6 of 2e6 FLOPs: halfway, whatever the clock says
+    sched.epoch_time(1e-3, 10, 1e-3)
+    assert not sched.budget_spent()
+    for _ in range(10):
+        sched.step()
+    sched.epoch_time(2e-3, 10, 1e-3)
+    assert sched.budget_spent() and sched.lr == pytest.approx(0.0)
+
+
+def test_a_flop_budget_needs_counted_flops() -> None:
+    optimizer = torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=1.0)
+    with pytest.raises(TrainingError, match="budget_flops"):
+        LRSchedule(optimizer, settings_of(budget_flops=1e9), steps_per_epoch=10, flops_per_step=None)
+
+
+def test_the_flop_budget_stops_training_and_is_recorded(events: Batch, tmp_path: Path) -> None:
+    probe = _train(events, tmp_path / "probe", tiny_config(epochs=1), FakeClock())
+    per_epoch = probe["training_flops"]
+    # 3 x forward FLOPs per event x the events of one epoch's full batches of 8
+    assert per_epoch == pytest.approx(3 * probe["flops_per_event"] * (probe["train_events"] // 8) * 8)
+    cfg = tiny_config(epochs=50, patience=50, budget_flops=2.5 * per_epoch)
+    info = _train(events, tmp_path / "run", cfg, FakeClock())
+    rows = list(csv.DictReader((tmp_path / "run" / "out" / "history.csv").open()))
+    flops = [float(r["train_flops"]) for r in rows]
+    per_step = 3 * probe["flops_per_event"] * 8
+    assert flops[:2] == pytest.approx([per_epoch, 2 * per_epoch]) and len(flops) == 3
+    # the third epoch ends at the step that spends the budget
+    assert 2.5 * per_epoch <= flops[-1] < 2.5 * per_epoch + per_step * (1 + 1e-9)
+    assert info["stopped_by_budget"] and info["training_flops"] == pytest.approx(flops[-1])
+    assert info["budget_flops"] == pytest.approx(2.5 * per_epoch)
+
+
 def _train(events: Batch, root: Path, cfg: dict, clock: FakeClock, crash=None) -> dict:
     return train_model(cfg, "tiny", MemorySource(events), root / "out", root / "state", device="cpu",
                        model_builder=tiny_builder(), step_hook=ticking(clock, crash=crash), clock=clock)
@@ -96,6 +135,18 @@ def test_the_budget_stops_training_and_the_rate_ends_at_its_floor(events: Batch,
     final = load_checkpoint(tmp_path / "out" / "model.pt")
     assert final["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.01 * 0.1)  # the floor
     assert final["scheduler"]["elapsed_s"] == pytest.approx(elapsed[-1])
+
+
+def test_the_time_budget_ends_an_epoch_at_the_step_that_spends_it(events: Batch, tmp_path: Path) -> None:
+    probe = _train(events, tmp_path / "probe", tiny_config(epochs=1), FakeClock())
+    steps = probe["train_events"] // 8  # 1 s per step
+    budget_s = 1.5 * steps + 0.5  # reached in the middle of the second epoch
+    info = _train(events, tmp_path / "run", tiny_config(epochs=50, patience=50, budget_minutes=budget_s / 60),
+                  FakeClock())
+    elapsed = [float(r["elapsed_s"]) for r in _history(tmp_path / "run")]
+    assert len(elapsed) == 2 and elapsed[0] == pytest.approx(steps)
+    assert elapsed[1] == pytest.approx(math.ceil(budget_s)) and elapsed[1] < 2 * steps  # not the whole epoch
+    assert info["stopped_by_budget"]
 
 
 def test_resume_keeps_the_elapsed_time(events: Batch, tmp_path: Path) -> None:

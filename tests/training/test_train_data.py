@@ -44,6 +44,20 @@ def test_split_is_fixed_by_the_seed_and_disjoint() -> None:
     assert not torch.equal(split_indices(100, 0.2, seed=6).val, a.val)
 
 
+def test_train_events_take_nested_subsets_and_keep_the_validation_events() -> None:
+    whole = split_indices(100, 0.2, seed=5)
+    small, large = (split_indices(100, 0.2, seed=5, train_events=n) for n in (10, 40))
+    assert len(small.train) == 10 and len(large.train) == 40
+    assert set(small.train.tolist()) < set(large.train.tolist()) < set(whole.train.tolist())
+    assert torch.equal(small.val, whole.val) and torch.equal(large.val, whole.val)
+    assert torch.equal(split_indices(100, 0.2, seed=5, train_events=80).train, whole.train)
+
+
+def test_more_train_events_than_the_split_holds_are_refused() -> None:
+    with pytest.raises(ConfigError, match=r"'training.train_events' = 81 exceeds the 80 training events"):
+        split_indices(100, 0.2, seed=5, train_events=81)
+
+
 def test_split_needs_training_events() -> None:
     with pytest.raises(ConfigError, match="val_fraction"):
         split_indices(1, 0.5, seed=0)

@@ -77,11 +77,16 @@ def selection_mask(source: TensorSource, selection: Mapping[str, Any] | None) ->
     return mask
 
 
-def split_indices(n_events: int, val_fraction: float, seed: int, keep: torch.Tensor | None = None) -> Split:
+def split_indices(
+    n_events: int, val_fraction: float, seed: int, keep: torch.Tensor | None = None, train_events: int | None = None
+) -> Split:
     """A random split of ``n_events`` fixed by ``seed``: ``round(val_fraction * n)`` events (at least 1) validate.
 
     ``keep`` (bool, (n_events,)): split only these events (:func:`selection_mask`); the others
     are neither trained nor validated on. Without it the split is that of every event.
+    ``train_events`` (``training.train_events``): train on the first this many events of the
+    rest, in the seed's random order, so that a smaller number is a subset of a larger one
+    and the validation events do not depend on it. None: train on the whole rest.
     """
     gen = torch.Generator().manual_seed(seed)
     if keep is None:
@@ -99,7 +104,16 @@ def split_indices(n_events: int, val_fraction: float, seed: int, keep: torch.Ten
             f"'training.val_fraction' = {val_fraction} leaves no training events out of the {n} "
             f"{'selected ' if keep is not None else ''}events in the file"
         )
-    return Split(train=perm[n_val:].sort().values, val=perm[:n_val].sort().values)
+    train = perm[n_val:]
+    if train_events is not None:
+        if train_events > len(train):
+            raise ConfigError(
+                f"'training.train_events' = {train_events} exceeds the {len(train)} training events of the file "
+                f"({n} {'selected ' if keep is not None else ''}events less {n_val} for validation); "
+                "lower it or simulate more events"
+            )
+        train = train[:train_events]
+    return Split(train=train.sort().values, val=perm[:n_val].sort().values)
 
 
 def check_batch_size(batch_size: int, n_train: int, ctx: DistContext) -> int:

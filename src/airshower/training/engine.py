@@ -7,7 +7,7 @@ CPU processes with gloo). Rank 0 alone writes checkpoints, logs and outputs.
 Outputs in ``output_dir``: ``model.pt`` (the last checkpoint; see
 :mod:`airshower.inference.checkpoint` and :func:`~airshower.inference.checkpoint.load_model`),
 ``history.csv`` (one row per epoch: :data:`HISTORY_COLUMNS` with the cumulative training time
-``elapsed_s`` [s], the validation loss of each
+``elapsed_s`` [s] and training FLOPs ``train_flops`` (3 x forward, :func:`~airshower.training.loop.training_flops`), the validation loss of each
 target ``val_<target>`` and its resolution in physical units, e.g. ``val_xmax_std_gcm2``, see
 :mod:`airshower.training.resolution`), ``train_info.json`` and ``provenance.json``. The log has
 one line per epoch: losses, the resolutions, time, speed and the time left (ETA, from the
@@ -91,6 +91,7 @@ from airshower.training.loop import (
     StepContext,
     build_optimizer,
     train_epoch,
+    training_flops,
     validate,
 )
 from airshower.training.provenance import file_record, host, now_utc, versions, write_json_atomic
@@ -102,7 +103,7 @@ log = logging.getLogger("airshower.train")
 ModelBuilder = Callable[..., torch.nn.Module]  # (name, spec, grid_size, trace_bins, targets, uncertainty=bool)
 # seconds: wall time of the epoch (training and validation) [s]; elapsed_s: cumulative training
 # time [s] up to the end of the epoch (resumed runs included), which the time budget counts
-HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "events_per_s", "elapsed_s")
+HISTORY_COLUMNS = ("epoch", "train_loss", "val_loss", "lr", "seconds", "events_per_s", "elapsed_s", "train_flops")
 STATE_FILE = "last.pt"
 
 
@@ -311,7 +312,7 @@ class Network:
 
     model: torch.nn.Module
     parameters: int
-    flops_per_event: float | None  # forward FLOPs of one event (rank 0 only; None elsewhere or when not counted)
+    flops_per_event: float | None  # forward FLOPs of one event (counted on rank 0, shared; None when not counted)
 
 
 @dataclass
@@ -453,7 +454,8 @@ def prepare_data(
     want = fingerprint(settings.section_dict(), settings.model_name, settings.entry_dict(), identity["sha256"],
                        ctx.world_size)
     keep = selection_mask(source, settings.selection)  # training.selection (6T5 by default)
-    split = split_indices(source.n_events, settings.val_fraction, settings.validation_seed, keep=keep)
+    split = split_indices(source.n_events, settings.val_fraction, settings.validation_seed, keep=keep,
+                          train_events=settings.train_events)
     check_batch_size(settings.batch_size, len(split.train), ctx)
     data = choose_data(source, ctx.device, settings.device_data_limit_gb, settings.stream_chunk_events,
                        free_memory_bytes(ctx.device))
@@ -471,8 +473,9 @@ def build_network(
     model = builder(settings.model_name, settings.spec_dict(), grid, bins, list(settings.targets),
                     uncertainty=settings.uncertainty).to(ctx.device)
     n_params = int(count_parameters(model))
-    flops = (_flops_per_event(model, as_model_input(prepared.example).to(ctx.device), grid, bins)
-             if ctx.is_main else None)
+    # counted on rank 0 and shared: a FLOP budget must stop every process after the same epoch
+    flops = broadcast_object(ctx, _flops_per_event(model, as_model_input(prepared.example).to(ctx.device), grid, bins)
+                             if ctx.is_main else None)
     return Network(model=model, parameters=n_params, flops_per_event=flops)
 
 
@@ -484,7 +487,8 @@ def initial_state(
     optimizer = build_optimizer(network.model, settings)
     return RunState(
         optimizer=optimizer,
-        schedule=LRSchedule(optimizer, settings, prepared.steps_per_epoch),
+        schedule=LRSchedule(optimizer, settings, prepared.steps_per_epoch,
+                            training_flops(network.flops_per_event, settings.batch_size)),
         early=EarlyStopping(settings.patience, settings.min_delta),
         shuffle=prepared.data.generator(settings.seed + 1),
         augment=torch.Generator(device=ctx.device).manual_seed(settings.seed + 2),
@@ -591,7 +595,8 @@ def run_epochs(
     step_hook: Callable[[int, int], None] | None,
 ) -> None:
     """Train and validate epoch by epoch from ``run.start_epoch`` until early stopping, ``epochs``
-    or the end of the epoch in which the training time reaches ``training.budget_minutes``.
+    or a spent budget (``training.budget_minutes``, ``budget_flops``): the epoch in which it is
+    spent ends at that step (:func:`_budget_stop`) and is validated, and training ends.
 
     After every epoch, rank 0 writes the resumable state to ``state_path`` (atomically);
     ``run`` holds the history, the best weights and the time spent [s].
@@ -612,6 +617,7 @@ def run_epochs(
             ctx,
             progress=progress,
             step_hook=step_hook,
+            stop=_budget_stop(settings, run, t0, ctx),
         )
         validation = validate(network.model, data.batches(split.val, settings.batch_size, ctx), run.normaliser,
                               sc.weights, dev, sc.amp_dtype, ctx, sc.uncertainty_beta)
@@ -638,6 +644,7 @@ def run_epochs(
             "seconds": round(seconds, 4),
             "events_per_s": round(result.events / result.seconds, 2) if result.seconds > 0 else None,
             "elapsed_s": round(run.elapsed_s, 4),
+            "train_flops": _flops_done(run, network, settings),
             **{f"val_{t}": v for t, v in per_target.items()},
             **{r.column: r.value for r in validation.resolution.values()},
         }
@@ -661,11 +668,42 @@ def run_epochs(
             f"ETA {format_duration(eta)}" if left else "done",
             " *" if improved else "",
             f" (early stop: no improvement for {run.early.patience} epochs)" if run.early.should_stop
-            else (f" (time budget of {format_duration(settings.budget_s)} spent)" if run.schedule.budget_spent() else ""),
+            else (f" ({_budget_text(settings)} spent)" if run.schedule.budget_spent() else ""),
         )
         if ctx.is_main:
             save_checkpoint(_checkpoint(run, network, meta, prepared.fingerprint, epoch), state_path)
         barrier(ctx)
+
+
+def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: DistContext) -> Callable[[], bool] | None:
+    """Within an epoch: whether a budget is spent, so that the epoch ends there (None without budgets).
+
+    The FLOP budget counts steps, the same on every process. The time budget reads the clock,
+    which differs between processes, so under torchrun it is checked only at the epochs' ends
+    (a run may then overshoot it by up to one epoch).
+    """
+    checks: list[Callable[[], bool]] = []
+    if settings.budget_s is not None and ctx.world_size == 1:
+        checks.append(lambda: run.elapsed_s + (run.clock() - t0) >= settings.budget_s)
+    if settings.budget_flops is not None:
+        sched = run.schedule
+        checks.append(lambda: sched.step_count * sched.flops_per_step >= settings.budget_flops)
+    return (lambda: any(check() for check in checks)) if checks else None
+
+
+def _budget_text(settings: TrainingSettings) -> str:
+    """The budgets of a run for the log: "time budget of 5 min 00 s", "budget of 1e+15 FLOPs" or both."""
+    parts = []
+    if settings.budget_s is not None:
+        parts.append(f"time budget of {format_duration(settings.budget_s)}")
+    if settings.budget_flops is not None:
+        parts.append(f"budget of {settings.budget_flops:.3g} FLOPs")
+    return " or ".join(parts)
+
+
+def _flops_done(run: RunState, network: Network, settings: TrainingSettings) -> float | None:
+    """Training FLOPs of every optimiser step so far (resumed runs included; None when not counted)."""
+    return training_flops(network.flops_per_event, run.schedule.step_count * settings.batch_size)
 
 
 def _checkpoint(run: RunState, network: Network, meta: dict[str, Any], want: str, epoch: int) -> dict[str, Any]:
@@ -718,6 +756,8 @@ def train_info(
         "resumed_after_epoch": run.resumed_from,
         "wall_time_s": round(time.perf_counter() - wall_start, 3),
         "training_time_s": round(run.elapsed_before + run.run_seconds, 3),
+        "training_flops": _flops_done(run, network, settings),
+        "budget_flops": settings.budget_flops,
         "mean_events_per_s": _mean([r.get("events_per_s") for r in history]),
         "device": device_name(dev),
         "processes": ctx.world_size,

@@ -102,6 +102,16 @@ def build_optimizer(model: torch.nn.Module, settings: TrainingSettings) -> torch
     raise TrainingError(f"unknown optimizer {kind!r}")
 
 
+# backward pass ~ 2 x forward (gradients with respect to activations and to weights), so one
+# training step costs 3 forward passes; the convention of Kaplan et al., arXiv:2001.08361, Sec. 2.1
+TRAINING_FLOPS_PER_FORWARD = 3.0
+
+
+def training_flops(flops_per_event: float | None, events: int) -> float | None:
+    """Training FLOPs [FLOP] of ``events`` events: 3 x the forward FLOPs per event (None when not counted)."""
+    return None if flops_per_event is None else TRAINING_FLOPS_PER_FORWARD * float(flops_per_event) * int(events)
+
+
 class LRSchedule:
     """Learning rate per step: linear warmup, then constant, cosine decay or plateau reduction.
 
@@ -119,9 +129,20 @@ class LRSchedule:
     exact at each epoch's end) plus the steps of this epoch times the seconds per step of the
     last epoch (validation included). The first epoch, with no estimate yet, keeps ``p`` at 0.
     Both numbers are part of the state, so a resumed run continues the same schedule.
+
+    With a FLOP budget (``training.budget_flops``) the progress is the training FLOPs done
+    over the budget, ``p = steps x flops_per_step / budget`` (exact: ``flops_per_step`` is
+    :func:`training_flops` of one global batch); with both budgets the larger progress
+    counts, and training ends after the epoch in which either is spent.
     """
 
-    def __init__(self, optimizer: torch.optim.Optimizer, settings: TrainingSettings, steps_per_epoch: int) -> None:
+    def __init__(
+        self,
+        optimizer: torch.optim.Optimizer,
+        settings: TrainingSettings,
+        steps_per_epoch: int,
+        flops_per_step: float | None = None,
+    ) -> None:
         self.optimizer = optimizer
         self.base_lr = float(settings.learning_rate)
         self.kind = settings.scheduler
@@ -138,12 +159,25 @@ class LRSchedule:
         self.elapsed_s = 0.0  # training time [s] of the epochs done
         self.step_seconds = 0.0  # seconds per step of the last epoch (0: not yet measured)
         self.epoch_steps = 0  # steps done in the current epoch
+        self.budget_flops = settings.budget_flops  # None: no FLOP budget
+        self.flops_per_step = flops_per_step  # training FLOPs of one optimiser step (None: not counted)
+        self.epochs_step_count = 0  # steps of the epochs done (the FLOP budget is checked at epoch ends)
+        if self.budget_flops is not None and not flops_per_step:
+            raise TrainingError(
+                f"'training.budget_flops' = {self.budget_flops:g} needs the model's FLOPs per event, which "
+                "could not be counted (see the warning above); use training.budget_minutes or epochs instead"
+            )
         self._apply()
 
     def progress(self, step: int) -> float:
         """Progress of the cosine in [0, 1]: over the steps after warmup, or over the time budget."""
-        if self.budget_s is not None:
-            return min(1.0, max(0.0, (self.elapsed_s + self.epoch_steps * self.step_seconds) / self.budget_s))
+        if self.budget_s is not None or self.budget_flops is not None:
+            done = 0.0
+            if self.budget_s is not None:
+                done = (self.elapsed_s + self.epoch_steps * self.step_seconds) / self.budget_s
+            if self.budget_flops is not None:
+                done = max(done, step * self.flops_per_step / self.budget_flops)
+            return min(1.0, max(0.0, done))
         span = max(1, self.total_steps - self.warmup_steps - 1)
         return min(1.0, max(0.0, (step - self.warmup_steps) / span))
 
@@ -178,11 +212,14 @@ class LRSchedule:
         if steps > 0:
             self.step_seconds = float(seconds) / steps
         self.epoch_steps = 0
+        self.epochs_step_count = self.step_count
         self._apply()
 
     def budget_spent(self) -> bool:
-        """Whether the training time of the epochs done has reached the budget (False without one)."""
-        return self.budget_s is not None and self.elapsed_s >= self.budget_s
+        """Whether the epochs done have reached the time or the FLOP budget (False without one)."""
+        if self.budget_s is not None and self.elapsed_s >= self.budget_s:
+            return True
+        return self.budget_flops is not None and self.epochs_step_count * self.flops_per_step >= self.budget_flops
 
     def epoch_end(self, val_loss: float) -> None:
         """After each validation (the plateau schedule reacts to it)."""
@@ -206,6 +243,7 @@ class LRSchedule:
             "elapsed_s": self.elapsed_s,
             "step_seconds": self.step_seconds,
             "epoch_steps": self.epoch_steps,
+            "epochs_step_count": self.epochs_step_count,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -216,6 +254,7 @@ class LRSchedule:
         self.elapsed_s = float(state.get("elapsed_s", 0.0))
         self.step_seconds = float(state.get("step_seconds", 0.0))
         self.epoch_steps = int(state.get("epoch_steps", 0))
+        self.epochs_step_count = int(state.get("epochs_step_count", self.step_count))
         self._apply()
 
 
@@ -315,9 +354,12 @@ def train_epoch(
     ctx: DistContext,
     progress: bool = False,
     step_hook: Callable[[int, int], None] | None = None,
+    stop: Callable[[], bool] | None = None,
 ) -> EpochResult:
-    """One pass over the training batches. Raises :class:`TrainingError` at a non-finite loss,
-    naming the epoch and the step (counted from 1), before anything of this epoch is saved."""
+    """One pass over the training batches, or fewer: ``stop`` (asked after every step) ends the
+    pass early when it says True (a spent budget). Raises :class:`TrainingError` at a
+    non-finite loss, naming the epoch and the step (counted from 1), before anything of this
+    epoch is saved."""
     sc.model.train()
     sync_every = 1 if sc.device.type == "cpu" else GPU_SYNC_EVERY
     losses = torch.zeros(max(n_steps, 1), device=sc.device)
@@ -338,6 +380,8 @@ def train_epoch(
                 if bar is not None:
                     bar.update(step - bar.n)
                     bar.set_postfix(loss=f"{losses[step - 1].item():.4g}", lr=f"{sc.schedule.lr:.3g}")
+            if stop is not None and step < n_steps and stop():
+                break
         if step > checked:
             _check_finite(losses, checked, step, epoch, ctx)
     finally:

@@ -32,7 +32,9 @@ class TrainingSettings:
     Numbers are those of the config (the schema has checked their type and range); units:
     ``learning_rate`` per optimiser step, ``warmup_epochs`` in epochs (fractions allowed),
     ``device_data_limit_gb`` in GB (1e9 bytes), ``stream_chunk_events`` in events,
-    ``budget_minutes`` in minutes (None: no time budget). A replica ``m~k`` of model ``m``
+    ``budget_minutes`` in minutes (None: no time budget), ``budget_flops`` in FLOPs of
+    training (forward and backward, :func:`airshower.training.loop.training_flops`; None: no
+    FLOP budget), ``train_events`` in events (None: the whole training split). A replica ``m~k`` of model ``m``
     (:mod:`airshower.training.replicas`) has ``model_name`` ``m~k``, ``replica`` k, the
     entry of ``m``, ``seed`` derived from (``training.seed``, k) and ``split_seed`` the
     ``training.seed`` (for replica 0 both are ``training.seed``). The
@@ -70,6 +72,8 @@ class TrainingSettings:
     val_fraction: float
     selection: Mapping[str, Any]  # events trained and validated on ({"t5": true}: the 6T5 events)
     budget_minutes: float | None = None  # training time budget [min]; None: epochs alone
+    budget_flops: float | None = None  # training FLOP budget (forward + backward); None: no FLOP budget
+    train_events: int | None = None  # events trained on (the first of the split's order); None: all
     replica: int = 0  # 0: the model itself; k > 0: the run ``model~k``
     replicas: int = 1  # runs of the model (``training.replicas``; not in ``section``: no setting of one run)
     split_seed: int | None = None  # seed of the validation split (``training.seed``; None: ``seed``)
@@ -180,6 +184,8 @@ def training_settings(config: Mapping[str, Any], model_name: str) -> TrainingSet
         val_fraction=s["val_fraction"],
         selection=MappingProxyType(dict(s["selection"])),
         budget_minutes=None if s.get("budget_minutes") is None else float(s["budget_minutes"]),
+        budget_flops=None if s.get("budget_flops") is None else float(s["budget_flops"]),
+        train_events=None if s.get("train_events") is None else int(s["train_events"]),
         replica=replica,
         replicas=replica_count(config, base),
         split_seed=split_seed,
