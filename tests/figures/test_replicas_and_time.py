@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from airshower.figures.study import ModelRecord, Study
+from airshower.figures.study import Study
 from airshower.figures.summary import (
     latex_tables,
     physics_table,
@@ -23,28 +23,7 @@ from airshower.figures.time_to_target import (
     write_time_to_target,
 )
 
-EDGES = [19.0, 19.5, 20.0]
-
-
-def metrics(run: str, low: float, high: float, err: float = 1.0) -> dict:
-    """Synthetic metrics of one run: the Xmax resolution (std) in two energy bins, with bootstrap errors."""
-    bins = [{"lo": lo, "hi": hi, "std": v, "std_err": err, "bias": 0.5, "bias_err": 0.2, "count": 100}
-            for lo, hi, v in zip(EDGES[:-1], EDGES[1:], (low, high), strict=True)]
-    return {"model": run, "dataset": "test", "lg_energy_bins": EDGES,
-            "quantities": {"xmax": {"per_primary": {"all": {"bins": bins}}}}}
-
-
-def record(name: str, index: int, values: list[tuple[float, float]], err: float = 1.0,
-           history: dict | None = None) -> ModelRecord:
-    runs = [ModelRecord(name=name if k == 0 else f"{name}~{k}", index=index, info={"type": name},
-                        history=history or {}, metrics={"test": metrics(name, *v, err)})
-            for k, v in enumerate(values)]
-    runs[0].replicas = runs[1:]
-    return runs[0]
-
-
-def study(*models: ModelRecord) -> Study:
-    return Study(name="synthetic", datasets=["test"], models=list(models))
+from tests.kit.records import history, record, study
 
 
 def test_replica_statistics_combine_the_bootstrap_and_the_training_scatter() -> None:
@@ -95,11 +74,6 @@ def test_without_replicas_the_physics_table_is_as_before() -> None:
     header, body, _ = physics_table(s, rows, [19.2], "std", tex=False)
     assert len(header) == 5 and body[0][2] == "40.0 ± 1.0"
     assert "replica" not in latex_tables(s, rows, [19.2], "std")
-
-
-def history(elapsed: list[float], resolution: list[float]) -> dict[str, np.ndarray]:
-    return {"epoch": np.arange(1.0, len(elapsed) + 1), "seconds": np.diff([0.0, *elapsed]),
-            "elapsed_s": np.asarray(elapsed), "val_xmax_std_gcm2": np.asarray(resolution)}
 
 
 def timed_study() -> Study:

@@ -17,6 +17,9 @@ else one derived from its type or settings), in the config's order:
 ``resolution_vs_time``          validation Xmax resolution vs cumulative training time, the
                                 baseline's best and where each model reaches it
                                 (:mod:`airshower.figures.time_to_target`)
+``scaling``                     resolution vs parameters and training FLOPs (largest training
+                                set, Pareto front) and vs training events, per family
+                                (:mod:`airshower.figures.scaling`)
 ``merit_factor``                p/Fe merit factor of reconstructed and true Xmax vs lg E
 ``targets_vs_energy``           resolution and bias of every other target vs lg E (energy in
                                 percent, axis and core 68% containment, ln A with its merit factor)
@@ -36,6 +39,8 @@ else one derived from its type or settings), in the config's order:
                                 merit factor, pull width (:mod:`airshower.figures.target_summary`)
 ``time_to_target.csv|md``       per model the training time to reach the baseline's best
                                 validation resolution and its ratio to the baseline's
+``scaling.csv|md``              per model its family, parameters, training FLOPs and events,
+                                resolution (replica mean) and whether on the Pareto front
 ==============================  =============================================================
 
 Models trained several times (``training.replicas``): the figures with one curve per model
@@ -65,6 +70,7 @@ FIGURES = (
     "headline",
     "learning_curves",
     "resolution_vs_time",
+    "scaling",
     "merit_factor",
     "targets_vs_energy",
     "xmax_vs_zenith",
@@ -75,7 +81,7 @@ FIGURES = (
 MODEL_DEPENDENCE = "model_dependence"
 PER_MODEL = ("xmax_2d", "xmax_distributions")
 TABLES = ("summary.csv", "summary.md", "summary.tex", "targets.csv", "targets.md", "targets.tex",
-          "time_to_target.csv", "time_to_target.md")
+          "time_to_target.csv", "time_to_target.md", "scaling.csv", "scaling.md")
 
 
 def figure_stems(models: Sequence[str], datasets: Sequence[str]) -> list[str]:
@@ -123,6 +129,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
         plot_xmax_vs_energy_per_primary,
         plot_xmax_vs_zenith,
     )
+    from airshower.figures.scaling import plot_scaling, write_scaling
     from airshower.figures.summary import summary_rows, write_csv, write_latex, write_markdown
     from airshower.figures.target_summary import write_target_tables
     from airshower.figures.time_to_target import plot_resolution_vs_time, write_time_to_target
@@ -152,6 +159,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
         save(plot_headline(study, stat, figures["headline_lg_energy"], width), "headline")
         save(plot_learning_curves(study, width, stat), "learning_curves")
         save(plot_resolution_vs_time(study, width, stat), "resolution_vs_time")
+        save(plot_scaling(study, width, stat), "scaling")
         save(plot_merit_factor(study, width), "merit_factor")
         save(plot_targets_vs_energy(study, stat, width), "targets_vs_energy")
         save(plot_xmax_vs_zenith(study, stat, width), "xmax_vs_zenith")
@@ -174,6 +182,7 @@ def make_figures(study: Any, figures: Mapping[str, Any], out_dir: str | Path) ->
     written.append(write_latex(out_dir / "summary.tex", study, rows, energies, stat))
     written.extend(write_target_tables(out_dir, study, stat))
     written.extend(write_time_to_target(out_dir, study, stat))
+    written.extend(write_scaling(out_dir, study, stat))
     return written
 
 

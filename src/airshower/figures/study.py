@@ -4,8 +4,8 @@ Layout under ``results/{study}/`` (:mod:`airshower.layout`):
 
 * ``models/{model}/history.csv`` (per epoch: ``epoch``, ``train_loss``, ``val_loss``, ``lr``, ``elapsed_s``,
   ``seconds``, ``events_per_s``) and ``models/{model}/train_info.json`` (``parameters``,
-  ``flops_per_event``, ``training_time_s``, ``wall_time_s``, ``device``, ``processes``,
-  ``epochs_run``, ``best_epoch``, ...), written by :mod:`airshower.training.engine`;
+  ``flops_per_event``, ``training_flops``, ``train_events``, ``training_time_s``, ``wall_time_s``,
+  ``device``, ``processes``, ``epochs_run``, ``best_epoch``, ...), written by :mod:`airshower.training.engine`;
 * ``metrics/{dataset}/{model}.json`` (:mod:`airshower.evaluation.metrics`);
 * ``predictions/{dataset}/{model}.h5`` (:mod:`airshower.evaluation.prediction_file`).
 
@@ -47,6 +47,9 @@ TRAIN_INFO_KEYS: dict[str, tuple[str, ...]] = {
     "device": ("device",),
     "n_devices": ("processes", "world_size"),
     "type": ("type",),
+    # total forward + backward FLOPs of the training (None in records written before it was kept)
+    "training_flops": ("training_flops",),
+    "train_events": ("train_events",),  # events trained on
 }
 
 

@@ -55,7 +55,7 @@ from typing import Any
 
 from airshower.atomic import write_text
 from airshower.evaluation.binned import bin_containing
-from airshower.figures.study import ModelRecord, Study, block_entries, xmax_entries
+from airshower.figures.study import ModelRecord, Study, block_entries, quantity, xmax_entries
 
 COLUMN_PT = 246.0  # \columnwidth of a two-column article (REVTeX, JINST: 3.4 in)
 TEXT_PT = 510.0  # \textwidth of the same (7.06 in)
@@ -67,8 +67,15 @@ TEX_STAT = {"std": r"$\sigma(\Delta X_\mathrm{max})$", "half68": r"$\frac{1}{2}w
 MD_STAT = {"std": "σ(ΔXmax)", "half68": "½ w68(ΔXmax)"}
 
 
-def _bin(record: ModelRecord, dataset: str, block: str, lg_energy: float) -> dict[str, Any] | None:
+def _bin(record: ModelRecord, dataset: str, block: str, lg_energy: float | None) -> dict[str, Any] | None:
+    """The entry of ``block`` (``xmax`` or ``merit_factor``) in the bin holding ``lg_energy``;
+    None: over all energies (the ``total`` entry)."""
     metrics = record.metrics[dataset]
+    if lg_energy is None:
+        q = quantity(metrics, "xmax", None if block == "xmax" else block)
+        if q is None:
+            return None
+        return (q["per_primary"]["all"] if block == "xmax" else q).get("total")
     entries = block_entries(metrics, "xmax", block) if block == "merit_factor" else xmax_entries(metrics)
     return None if entries is None else bin_containing(entries, lg_energy)
 
@@ -76,8 +83,8 @@ def _bin(record: ModelRecord, dataset: str, block: str, lg_energy: float) -> dic
 SIGNIFICANCE = 2.0  # a difference is significant beyond this many combined errors
 
 
-def replica_statistics(record: ModelRecord, dataset: str, lg_energy: float, stat: str) -> dict[str, Any]:
-    """Resolution of every replica of a model in the bin of ``lg_energy``, aggregated:
+def replica_statistics(record: ModelRecord, dataset: str, lg_energy: float | None, stat: str) -> dict[str, Any]:
+    """Resolution of every replica of a model in the bin of ``lg_energy`` (None: over all energies), aggregated:
     ``values``, ``n``, ``mean``, ``replica_std`` (ddof 1; None for one replica), ``bootstrap``
     (mean of the replicas' bootstrap errors) and ``combined_err`` = sqrt(bootstrap^2 + replica_std^2 / n)
     (the bootstrap alone for one replica). Replicas without the bin are left out."""
