@@ -3,7 +3,8 @@
 For every network of a study config (default: ``config/paper.yaml``, the published sizes):
 
 * ``peak``: the best rate of a large dense matrix product on the device, measured here
-  (float32 on a CPU; bfloat16 on a GPU, the dtype the GPU trains in), in TFLOP/s;
+  (float32 on a CPU; bfloat16 on a GPU, the dtype the GPU trains in), in TFLOP/s
+  (:func:`airshower.inference.peak.matmul_peak`, which ``airshower gpu-report`` uses too);
 * ``train GFLOP/event``: 3 x the counted forward FLOPs per event
   (:func:`airshower.models.flops.forward_flops` on the timed batch; backward = 2 x forward).
   Recomputation under activation checkpointing is overhead and is *not* counted, as in the
@@ -47,32 +48,12 @@ from memory import MemoryProbe, reexec_with_malloc_env  # noqa: E402
 from airshower.config import load_config  # noqa: E402
 from airshower.errors import ConfigError  # noqa: E402
 from airshower.inference.device import autocast_dtype, choose_device, device_name, synchronize  # noqa: E402
+from airshower.inference.peak import SIZES_CPU, SIZES_CUDA, matmul_peak  # noqa: E402
 from airshower.inference.tensor_sources import as_model_input, take  # noqa: E402
 from airshower.models.flops import forward_flops  # noqa: E402
 from airshower.models.registry import build_model  # noqa: E402
 from airshower.training.loop import train_step  # noqa: E402
 from tests.kit.host_syncs import HostSyncCounter  # noqa: E402
-
-
-def matmul_peak(dev: torch.device, dtype: torch.dtype, sizes: tuple[int, ...], repeats: int = 5) -> tuple[float, int]:
-    """Best measured rate [FLOP/s] of an n x n by n x n product (2 n^3 FLOPs) and the n that gave it."""
-    best, best_n = 0.0, sizes[0]
-    for n in sizes:
-        a = torch.randn(n, n, device=dev).to(dtype)
-        b = torch.randn(n, n, device=dev).to(dtype)
-        for _ in range(2):
-            a @ b
-        k = max(1, int(2e11 // (2 * n**3))) if dev.type == "cuda" else max(1, int(2e10 // (2 * n**3)))
-        for _ in range(repeats):
-            synchronize(dev)
-            t0 = time.perf_counter()
-            for _ in range(k):
-                a @ b
-            synchronize(dev)
-            rate = 2 * n**3 * k / (time.perf_counter() - t0)
-            if rate > best:
-                best, best_n = rate, n
-    return best, best_n
 
 
 def bench_model(name: str, spec: dict, events, args: argparse.Namespace, dev: torch.device, peak: float) -> dict:
@@ -146,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
             p.error(f"--set {item!r}: expected KEY=VALUE")
         overrides[key] = yaml.safe_load(value)
     peak_dtype = amp or torch.float32
-    sizes = (2048, 4096, 8192) if dev.type == "cuda" else (1024, 2048)
+    sizes = SIZES_CUDA if dev.type == "cuda" else SIZES_CPU
     peak, peak_n = matmul_peak(dev, peak_dtype, sizes)
     events = synthetic_events(args.batch_size, grid, bins)
     print(f"# bench_utilisation: {' '.join(sys.argv)}")

@@ -15,7 +15,7 @@ from airshower.errors import ConfigError
 
 def test_default_and_tiny_configs_validate(repo: Path) -> None:
     for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
-                 "tests/config/config.yaml"):
+                 "config/gpu.yaml", "tests/config/config.yaml", "tests/config/gpu_rehearsal.yaml"):
         cfg = load_config(repo / name)
         assert cfg["simulation"]["trace_bins"] >= 1
         assert cfg["train_dataset"] in cfg["datasets"]
@@ -105,7 +105,7 @@ def test_every_shipped_model_builds(repo: Path) -> None:
     from airshower.models.registry import build_model
 
     for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
-                 "tests/config/config.yaml"):
+                 "config/gpu.yaml", "tests/config/config.yaml", "tests/config/gpu_rehearsal.yaml"):
         cfg = load_config(repo / name)
         for model, spec in cfg["models"].items():
             net = build_model(model, spec, cfg["convert"]["grid_size"], cfg["simulation"]["trace_bins"],
@@ -160,7 +160,7 @@ def test_shipped_model_entries_pass_the_load_time_check(repo: Path) -> None:
     from airshower.models.registry import check_model_entries
 
     for name in ("config/config.yaml", "config/paper.yaml", "config/paper_360.yaml", "config/cpu.yaml",
-                 "tests/config/config.yaml"):
+                 "config/gpu.yaml", "tests/config/config.yaml", "tests/config/gpu_rehearsal.yaml"):
         check_model_entries(load_config(repo / name), source=name)
 
 

@@ -32,6 +32,8 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "export": ("airshower.export", "main", "export a trained model to one .pt2 file that runs with plain torch"),
     "sd-vs-fd": ("airshower.figures.reference", "main",
                  "SD-reconstructed against FD Xmax of hybrid events, from a reconstructed table"),
+    "gpu-report": ("airshower.gpu_report", "main",
+                   "model FLOPs utilisation and the study's key tables and figures, in one folder (outside the workflow)"),
 }
 # subcommands that read no study config: what they need is in the trained model's checkpoint
 NO_CONFIG = frozenset({"reconstruct", "export", "sd-vs-fd"})

@@ -8,7 +8,8 @@ factor, model dependence vs energy), :mod:`~airshower.figures.reconstruction` (e
 target, Xmax vs zenith and per primary, calibration of the uncertainties),
 :mod:`~airshower.figures.headline`, :mod:`~airshower.figures.learning_curves`,
 :mod:`~airshower.figures.distributions`, :mod:`~airshower.figures.event_display`,
-:mod:`~airshower.figures.summary` and :mod:`~airshower.figures.target_summary` (tables); and
+:mod:`~airshower.figures.summary` and :mod:`~airshower.figures.target_summary` (tables),
+:mod:`~airshower.figures.utilisation` (model FLOPs utilisation, ``airshower gpu-report``); and
 :mod:`~airshower.figures.validation` (figures of the simulation, ``airshower simulate --validate``).
 Every figure uses the style of :mod:`~airshower.figures.paper_style`.
 """
