@@ -149,6 +149,19 @@ def test_the_time_budget_ends_an_epoch_at_the_step_that_spends_it(events: Batch,
     assert info["stopped_by_budget"]
 
 
+def test_a_budget_within_the_first_epoch_still_decays_the_rate(events: Batch, tmp_path: Path) -> None:
+    probe = _train(events, tmp_path / "probe", tiny_config(epochs=1, batch_size=2), FakeClock())
+    steps = probe["train_events"] // 2  # 1 s per step
+    assert steps >= 8
+    budget_s = steps - 1  # spent at the second-to-last step of the first epoch
+    cfg = tiny_config(epochs=50, patience=50, budget_minutes=budget_s / 60, min_lr_factor=0.1, batch_size=2)
+    info = _train(events, tmp_path / "run", cfg, FakeClock())
+    assert info["epochs_run"] == 1 and info["stopped_by_budget"]
+    final = load_checkpoint(tmp_path / "run" / "out" / "model.pt")
+    # the rate measured from step 4 on: the cosine reached its floor at the budget, not the peak
+    assert final["optimizer"]["param_groups"][0]["lr"] == pytest.approx(0.01 * 0.1, rel=0.05)
+
+
 def test_resume_keeps_the_elapsed_time(events: Batch, tmp_path: Path) -> None:
     cfg = tiny_config(epochs=50, patience=50, budget_minutes=0.4)
     _train(events, tmp_path / "whole", cfg, FakeClock())

@@ -675,20 +675,31 @@ def run_epochs(
         barrier(ctx)
 
 
-def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: DistContext) -> Callable[[], bool] | None:
-    """Within an epoch: whether a budget is spent, so that the epoch ends there (None without budgets).
+def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: DistContext) -> Callable[[int], bool] | None:
+    """Called after step ``step`` of an epoch: keeps the time schedule's rate current and says
+    whether a budget is spent, so that the epoch ends there (None without budgets).
 
-    The FLOP budget counts steps, the same on every process. The time budget reads the clock,
-    which differs between processes, so under torchrun it is checked only at the epochs' ends
-    (a run may then overshoot it by up to one epoch).
+    With a time budget the seconds per step are re-measured after steps 4, 8, 16, ... of the
+    epoch (:meth:`~airshower.training.loop.LRSchedule.running_estimate`; rank 0's clock,
+    shared). The FLOP budget counts steps, the same on every process. The time budget reads
+    the clock, which differs between processes, so under torchrun it stops training only at
+    the epochs' ends (a run may then overshoot it by up to one epoch).
     """
-    checks: list[Callable[[], bool]] = []
-    if settings.budget_s is not None and ctx.world_size == 1:
-        checks.append(lambda: run.elapsed_s + (run.clock() - t0) >= settings.budget_s)
-    if settings.budget_flops is not None:
-        sched = run.schedule
-        checks.append(lambda: sched.step_count * sched.flops_per_step >= settings.budget_flops)
-    return (lambda: any(check() for check in checks)) if checks else None
+    if settings.budget_s is None and settings.budget_flops is None:
+        return None
+    sched = run.schedule
+
+    def control(step: int) -> bool:
+        spent = False
+        if settings.budget_s is not None:
+            if step >= 4 and step & (step - 1) == 0:  # a power of two
+                sched.running_estimate(float(broadcast_object(ctx, run.clock() - t0)), step)
+            spent = ctx.world_size == 1 and run.elapsed_s + (run.clock() - t0) >= settings.budget_s
+        if settings.budget_flops is not None:
+            spent = spent or sched.step_count * sched.flops_per_step >= settings.budget_flops
+        return spent
+
+    return control
 
 
 def _budget_text(settings: TrainingSettings) -> str:

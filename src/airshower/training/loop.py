@@ -126,9 +126,12 @@ class LRSchedule:
     as before), reaching the floor ``min_lr_factor`` at the budget. ``t`` is not read from a
     clock step by step (that would differ between the processes of a DDP run and between a run
     and its resumption) but estimated: the training time of the epochs done (:meth:`epoch_time`,
-    exact at each epoch's end) plus the steps of this epoch times the seconds per step of the
-    last epoch (validation included). The first epoch, with no estimate yet, keeps ``p`` at 0.
-    Both numbers are part of the state, so a resumed run continues the same schedule.
+    exact at each epoch's end) plus the steps of this epoch times the seconds per step. That rate
+    is the last epoch's (validation included), and within an epoch it is re-measured after
+    steps 4, 8, 16, ... of the epoch (:meth:`running_estimate`, rank 0's clock shared by every
+    process), so that a run whose budget holds only one or two epochs decays over it too (until
+    step 4 of the first epoch ``p`` stays 0). Both numbers are part of the state, so a resumed
+    run continues the same schedule.
 
     With a FLOP budget (``training.budget_flops``) the progress is the training FLOPs done
     over the budget, ``p = steps x flops_per_step / budget`` (exact: ``flops_per_step`` is
@@ -214,6 +217,11 @@ class LRSchedule:
         self.epoch_steps = 0
         self.epochs_step_count = self.step_count
         self._apply()
+
+    def running_estimate(self, seconds: float, steps: int) -> None:
+        """Within an epoch: the seconds per step from its first ``steps`` steps and their ``seconds``."""
+        if steps > 0:
+            self.step_seconds = float(seconds) / steps
 
     def budget_spent(self) -> bool:
         """Whether the epochs done have reached the time or the FLOP budget (False without one)."""
@@ -354,10 +362,10 @@ def train_epoch(
     ctx: DistContext,
     progress: bool = False,
     step_hook: Callable[[int, int], None] | None = None,
-    stop: Callable[[], bool] | None = None,
+    stop: Callable[[int], bool] | None = None,
 ) -> EpochResult:
-    """One pass over the training batches, or fewer: ``stop`` (asked after every step) ends the
-    pass early when it says True (a spent budget). Raises :class:`TrainingError` at a
+    """One pass over the training batches, or fewer: ``stop(step)`` (called after every step
+    but the last) ends the pass early when it says True (a spent budget). Raises :class:`TrainingError` at a
     non-finite loss, naming the epoch and the step (counted from 1), before anything of this
     epoch is saved."""
     sc.model.train()
@@ -380,7 +388,7 @@ def train_epoch(
                 if bar is not None:
                     bar.update(step - bar.n)
                     bar.set_postfix(loss=f"{losses[step - 1].item():.4g}", lr=f"{sc.schedule.lr:.3g}")
-            if stop is not None and step < n_steps and stop():
+            if stop is not None and step < n_steps and stop(step):
                 break
         if step > checked:
             _check_finite(losses, checked, step, epoch, ctx)
