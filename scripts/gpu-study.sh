@@ -55,6 +55,9 @@ mkdir -p "$OUT" "$WORKDIR"
 OUT=$(cd "$OUT" && pwd)
 WORKDIR=$(cd "$WORKDIR" && pwd)
 for name in "${REPORT_FILES[@]}"; do rm -f "$OUT/$name"; done
+# anything else there would count against the 8 files only at the very end: refuse it now
+others=$(find "$OUT" -mindepth 1 -maxdepth 1 | head -3)
+[[ -z $others ]] || die "--out $OUT holds files this script does not write ($(echo $others)); empty it or give another folder"
 
 SCRATCH=$(mktemp -d "${TMPDIR:-/tmp}/airshower-gpu.XXXXXX")  # the installed wheels, a launcher
 # stdout and stderr to the console as they are, both also to the log
@@ -87,10 +90,13 @@ summary() {
 }
 # a warning at the moment 9 minutes pass, in case the run is stopped from outside after that
 # (sleep writes nothing: once this subshell is stopped, nothing holds the log's pipe open)
-( sleep "$LIMIT_S" > /dev/null 2>&1 && echo "gpu-study: warning: 9 minutes ($LIMIT_S s) have passed and the run goes on" ) &
+sleep "$LIMIT_S" > /dev/null 2>&1 &
+SLEEPER=$!
+( wait "$SLEEPER" 2> /dev/null; kill -0 "$SLEEPER" 2> /dev/null ||
+  echo "gpu-study: warning: 9 minutes ($LIMIT_S s) have passed and the run goes on" ) &
 WATCHDOG=$!
 finish() {
-    kill "$WATCHDOG" 2> /dev/null || true
+    kill "$WATCHDOG" "$SLEEPER" 2> /dev/null || true
     rm -rf "$SCRATCH"
     exec 1>&- 2>&-
     wait "$TEE_OUT" "$TEE_ERR" 2> /dev/null || true  # the log complete before the script returns
@@ -101,10 +107,10 @@ echo "gpu-study: config $CONFIG, workdir $WORKDIR, out $OUT, $CORES cores, $($PY
 
 install_wheels() {
     SITE=$SCRATCH/site
-    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --target "$SITE" "$WHEELS"/*.whl
-    export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
-    # the airshower package from this checkout (no wheel of it: what runs is what travelled)
-    "$PYTHON" -c "import airshower" 2> /dev/null || export PYTHONPATH="$REPO/src:$PYTHONPATH"
+    # (phase runs this in an `||` context, where set -e does not stop it: each failure returns)
+    "$PYTHON" -m pip install -q --no-index --no-deps --no-compile --target "$SITE" "$WHEELS"/*.whl || return $?
+    # the airshower package from this checkout, first (no wheel of it: what runs is what travelled)
+    export PYTHONPATH="$REPO/src:$SITE${PYTHONPATH:+:$PYTHONPATH}"
     export PATH="$SITE/bin:$PATH"
 }
 [[ -z $WHEELS ]] || phase install install_wheels

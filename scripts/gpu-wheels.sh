@@ -29,6 +29,7 @@ LIMIT_MIB=64
 [[ -x $VENV_PYTHON ]] || { echo "gpu-wheels: $VENV_PYTHON not found (make setup creates .venv)" >&2; exit 2; }
 mkdir -p "$DIR"
 DIR=$(cd "$DIR" && pwd)
+rm -f "$DIR"/*.whl  # one version of each package: two would stop the install there
 
 # name==version of every package to carry: the roots and their Requires-Dist closure in .venv
 # (markers read for CPython 3.12 on Linux x86_64, no extras), not descending into what the GPU
@@ -91,7 +92,6 @@ if (( ${#failed[@]} )); then
     exit 1
 fi
 
-rm -f "$DIR"/airshower-*.whl  # the package runs from the checkout's src/ (gpu-study.sh)
 
 bytes=$(cat "$DIR"/*.whl | wc -c)
 mib=$(awk -v b="$bytes" 'BEGIN { printf "%.1f", b / 1048576 }')

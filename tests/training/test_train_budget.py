@@ -149,7 +149,34 @@ def test_the_time_budget_ends_an_epoch_at_the_step_that_spends_it(events: Batch,
     assert info["stopped_by_budget"]
 
 
-def test_a_budget_within_the_first_epoch_still_decays_the_rate(events: Batch, tmp_path: Path) -> None:
+def test_within_an_epoch_the_rate_is_measured_and_the_cosine_follows_it() -> None:
+    sched, optimizer = schedule(scheduler="cosine", budget_minutes=1.0, min_lr_factor=0.0, epochs=1000,
+                                learning_rate=1.0)
+
+    def cosine(p: float) -> float:
+        return 0.5 * (1.0 + math.cos(math.pi * p))
+
+    for _ in range(4):
+        sched.step()
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(1.0)  # nothing measured yet: the peak
+    sched.running_estimate(12.0, 4)  # 3 s per step: 12 s of 60 spent
+    assert optimizer.param_groups[0]["lr"] == pytest.approx(cosine(0.2))  # applied at once
+    for _ in range(4):
+        sched.step()
+    assert sched.lr == pytest.approx(cosine(0.4))  # 8 steps x 3 s
+    sched.running_estimate(18.0, 8)  # faster than extrapolated (18 s, not 24 s): no climb back
+    assert sched.lr == pytest.approx(cosine(0.4))
+    for _ in range(8):
+        sched.step()
+    assert sched.lr == pytest.approx(cosine(16 * 2.25 / 60))  # 16 steps x 2.25 s = 36 s
+    sched.epoch_time(40.0, 16, 40.0)  # the epoch's end: the clock's time, validation included
+    assert sched.lr == pytest.approx(cosine(40.0 / 60))
+    again, _ = schedule(scheduler="cosine", budget_minutes=1.0, min_lr_factor=0.0, epochs=1000, learning_rate=1.0)
+    again.load_state_dict(sched.state_dict())
+    assert again.lr == pytest.approx(sched.lr)
+
+
+def test_a_budget_within_the_first_epoch_stops_it_at_the_floor(events: Batch, tmp_path: Path) -> None:
     probe = _train(events, tmp_path / "probe", tiny_config(epochs=1, batch_size=2), FakeClock())
     steps = probe["train_events"] // 2  # 1 s per step
     assert steps >= 8

@@ -11,10 +11,11 @@ from torch import nn
 from airshower.batch import Batch
 from airshower.models.heads import RegressionHead, check_targets
 from airshower.models.hyperparams import Param
+from airshower.models.packing import StaticShapes
 from airshower.models.specs import ARCHITECTURES
 
 
-class AirshowerModel(nn.Module):
+class AirshowerModel(StaticShapes, nn.Module):
     """A network that takes one :class:`~airshower.batch.Batch` and returns named predictions.
 
     Subclasses declare ``TYPE`` (the config's ``type``) and take ``HYPERPARAMETERS`` and
@@ -25,6 +26,8 @@ class AirshowerModel(nn.Module):
     resolved values (for provenance records). ``uncertainty``: the head also returns a
     log-variance per target (:class:`~airshower.models.heads.RegressionHead`); a class that
     cannot give one sets ``SUPPORTS_UNCERTAINTY = False`` and the registry refuses the request.
+    ``static_shapes`` (:func:`~airshower.models.packing.set_static_shapes`): the forward pass
+    keeps shapes independent of the data, for ``torch.compile``.
     """
 
     TYPE: ClassVar[str] = ""

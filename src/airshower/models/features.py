@@ -26,11 +26,9 @@ from airshower.station_state import StationState
 
 TIME_SCALE_NS = 1000.0
 POSITION_SCALE_M = 1500.0
-ONE_HOT_STATES: tuple[StationState, ...] = (
-    StationState.DEAD,
-    StationState.SILENT,
-    StationState.TRIGGERED,
-    StationState.SATURATED,
+# plain ints, not IntEnum members: torch.compile does not trace tensor comparisons with an IntEnum
+ONE_HOT_STATES: tuple[int, ...] = tuple(
+    int(s) for s in (StationState.DEAD, StationState.SILENT, StationState.TRIGGERED, StationState.SATURATED)
 )
 # start time, x, y, z, total signal, one-hot state
 N_STATION_FEATURES = 5 + len(ONE_HOT_STATES)
@@ -38,12 +36,12 @@ N_STATION_FEATURES = 5 + len(ONE_HOT_STATES)
 
 def present_mask(state: torch.Tensor) -> torch.Tensor:
     """(B, G, G) bool: cells holding a station (dead or working)."""
-    return state >= StationState.DEAD
+    return state >= int(StationState.DEAD)
 
 
 def working_mask(state: torch.Tensor) -> torch.Tensor:
     """(B, G, G) bool: cells holding a working station (silent, triggered or saturated)."""
-    return state >= StationState.SILENT
+    return state >= int(StationState.SILENT)
 
 
 def trace_input(batch: Batch, dtype: torch.dtype = torch.float32) -> torch.Tensor:

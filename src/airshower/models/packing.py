@@ -6,6 +6,14 @@ Two layouts are used by the networks:
   per-station layers (trace encoders) run only on stations that exist;
 * *padded*: rows grouped per event into (B, L_max, ...) with a boolean ``valid`` mask
   (B, L_max), for attention over a variable number of tokens with key padding.
+
+Both have sizes that depend on the data (K, L_max: a ``nonzero`` and one scalar read back).
+Under ``torch.compile`` that means recompilations or graph breaks and a host synchronisation
+per step, so a network can be switched to *static shapes* (:class:`StaticShapes`,
+:func:`set_static_shapes`; the training engine does so when ``training.compile`` is on):
+every cell of the window is a row, ``(B * G * G, ...)``, or a token, ``(B, G * G, ...)``,
+with the same masks deciding what counts. The results are those of the packed layout (up to
+the order of floating-point sums); the cost is that of every cell, not only the stations.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 
 
 @dataclass(frozen=True)
@@ -80,3 +89,22 @@ def pad_groups(
     valid = torch.zeros(n_groups * l_max, dtype=torch.bool, device=values.device)
     valid[dest] = True
     return padded.reshape(n_groups, l_max, *feat), valid.reshape(n_groups, l_max), dest
+
+
+class StaticShapes:
+    """Mixin of the modules with a packed and a static-shape path: ``static_shapes`` picks one."""
+
+    static_shapes: bool = False
+
+
+def set_static_shapes(model: nn.Module, static: bool = True) -> None:
+    """Switch every :class:`StaticShapes` module of ``model`` (itself included) to static shapes (or back)."""
+    for module in model.modules():
+        if isinstance(module, StaticShapes):
+            module.static_shapes = bool(static)
+
+
+def dense_tokens(values: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Every cell as a token: (B, G, G, *F) values, (B, G, G) mask -> (B, G * G, *F), valid (B, G * G)."""
+    n = values.shape[0]
+    return values.reshape(n, -1, *values.shape[3:]), mask.reshape(n, -1)

@@ -31,7 +31,7 @@ from airshower.models.features import (
     trace_input,
     working_mask,
 )
-from airshower.models.packing import Packing, pad_groups
+from airshower.models.packing import Packing, dense_tokens, pad_groups
 from airshower.models.specs import ARCHITECTURES
 from airshower.models.transformer import CrossAttentionBlock, TransformerBlock, TransformerNetwork
 
@@ -84,6 +84,14 @@ class Perceiver(TransformerNetwork):
         with_signal = working & signal_mask(traces)
         other = present_mask(batch.state) & ~with_signal
         station = self.station(station_features(batch))
+        if self.static_shapes:  # a token per bin of every cell and one per cell; the masks decide
+            n = traces.shape[0]
+            bins = self.value(traces.unsqueeze(-1)) + self.time[:t] + station.unsqueeze(3)  # (B, G, G, T, dim)
+            bins, bins_valid = dense_tokens(bins, with_signal)
+            cells, cells_valid = dense_tokens(station + self.no_trace, other)
+            tokens = torch.cat([bins.reshape(n, -1, bins.shape[-1]), cells], dim=1)
+            valid = torch.cat([bins_valid.unsqueeze(-1).expand(-1, -1, t).reshape(n, -1), cells_valid], dim=1)
+            return tokens, valid
         sig = Packing.from_mask(with_signal)
         rest = Packing.from_mask(other)
         bins = self.value(sig.gather(traces).unsqueeze(-1)) + self.time[:t] + sig.gather(station).unsqueeze(1)

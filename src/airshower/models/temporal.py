@@ -42,7 +42,7 @@ from torch import nn
 
 from airshower.batch import Batch
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.packing import Packing, pad_groups
+from airshower.models.packing import Packing, dense_tokens, pad_groups
 from airshower.models.specs import ARCHITECTURES, CHECKPOINT_AUTO_TOKENS, CHECKPOINT_CHOICES
 from airshower.models.time_attention import time_attention_layer
 from airshower.models.trace_encoders import TraceEncoder
@@ -182,7 +182,10 @@ class TemporalTransformer(TransformerNetwork):
         n_events = batch.traces.shape[0]
         codes = self.encoder(trace_input(batch), working_mask(batch.state))
         feats = torch.cat([codes, station_features(batch)], dim=-1)
-        packing = Packing.from_mask(present_mask(batch.state))
-        x, station, _ = pad_groups(self.embed(packing.gather(feats)), packing.event, n_events)
+        if self.static_shapes:
+            x, station = dense_tokens(self.embed(feats), present_mask(batch.state))
+        else:
+            packing = Packing.from_mask(present_mask(batch.state))
+            x, station, _ = pad_groups(self.embed(packing.gather(feats)), packing.event, n_events)
         x = self._run_blocks(x, station)
         return self.head(self.norm(x[:, 0]))

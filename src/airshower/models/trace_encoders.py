@@ -14,11 +14,16 @@ import torch
 from torch import nn
 
 from airshower.models.features import signal_mask
-from airshower.models.packing import Packing
+from airshower.models.packing import Packing, StaticShapes
 
 
-class TraceEncoder(nn.Module):
-    """Base class: subclasses implement :meth:`encode` on packed traces and set ``out_features``."""
+class TraceEncoder(StaticShapes, nn.Module):
+    """Base class: subclasses implement :meth:`encode` on packed traces and set ``out_features``.
+
+    With ``static_shapes`` (:func:`~airshower.models.packing.set_static_shapes`) every cell's
+    trace is encoded and the codes of cells without a signal replaced afterwards: the same
+    result with shapes that do not depend on the data.
+    """
 
     out_features: int
 
@@ -29,6 +34,11 @@ class TraceEncoder(nn.Module):
     def forward(self, traces: torch.Tensor, working: torch.Tensor) -> torch.Tensor:
         """(B, G, G, T) masked traces, (B, G, G) working mask -> (B, G, G, out_features)."""
         with_signal = working & signal_mask(traces)
+        if self.static_shapes:
+            rows = torch.cat([traces.new_zeros(1, traces.shape[-1]), traces.reshape(-1, traces.shape[-1])], dim=0)
+            codes = self.encode(rows)
+            fill = working.unsqueeze(-1).to(codes.dtype) * codes[:1].reshape(1, 1, 1, -1)
+            return torch.where(with_signal.unsqueeze(-1), codes[1:].reshape(*traces.shape[:3], -1), fill)
         packing = Packing.from_mask(with_signal)
         rows = torch.cat([traces.new_zeros(1, traces.shape[-1]), packing.gather(traces)], dim=0)
         codes = self.encode(rows)

@@ -27,7 +27,7 @@ from torch import nn
 
 from airshower.batch import Batch
 from airshower.models.features import N_STATION_FEATURES, present_mask, station_features, trace_input, working_mask
-from airshower.models.packing import Packing, pad_groups
+from airshower.models.packing import Packing, dense_tokens, pad_groups
 from airshower.models.specs import ARCHITECTURES
 from airshower.models.trace_encoders import LSTMTraceEncoder
 from airshower.models.transformer import TransformerNetwork, masked_mean
@@ -76,12 +76,16 @@ class SpatialViT(TransformerNetwork):
             valid = None  # every cell is a token attention may look at
             station = present.reshape(n_events, -1)
         else:
-            packing = Packing.from_mask(present)
-            rows = packing.gather(feats)
             offset = self.encoder.out_features
-            coords = rows[:, offset + POSITION_COLUMNS.start : offset + POSITION_COLUMNS.stop]
-            rows = self.embed(rows) + self.position_mlp(coords)
-            x, station, _ = pad_groups(rows, packing.event, n_events)
+            columns = slice(offset + POSITION_COLUMNS.start, offset + POSITION_COLUMNS.stop)
+            if self.static_shapes:
+                rows, station = dense_tokens(feats, present)
+                x = self.embed(rows) + self.position_mlp(rows[..., columns])
+            else:
+                packing = Packing.from_mask(present)
+                rows = packing.gather(feats)
+                rows = self.embed(rows) + self.position_mlp(rows[:, columns])
+                x, station, _ = pad_groups(rows, packing.event, n_events)
             valid = station
         x = self.norm(self._run_blocks(x, valid))
         pooled = x[:, 0] if self.pool == "cls" else masked_mean(x[:, 1:], station)

@@ -66,6 +66,7 @@ from airshower.inference.progress import format_duration
 from airshower.inference.tensor_sources import H5Source, TensorSource, as_model_input
 from airshower.io.files import require_writable
 from airshower.models.flops import count_parameters, forward_flops
+from airshower.models.packing import set_static_shapes
 from airshower.models.registry import build_model
 from airshower.training.augment import HexSymmetries
 from airshower.training.data import (
@@ -530,6 +531,7 @@ def build_step_context(
     amp = autocast_dtype(dev, settings.amp)
     net = wrap_model(ctx, network.model)
     if settings.compile:
+        set_static_shapes(network.model)  # no data-dependent sizes in the compiled graph
         net = torch.compile(net)
     symmetries = HexSymmetries(prepared.source.grid_size, dev) if settings.augment else None
     return StepContext(
@@ -682,8 +684,10 @@ def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: Dist
     With a time budget the seconds per step are re-measured after steps 4, 8, 16, ... of the
     epoch (:meth:`~airshower.training.loop.LRSchedule.running_estimate`; rank 0's clock,
     shared). The FLOP budget counts steps, the same on every process. The time budget reads
-    the clock, which differs between processes, so under torchrun it stops training only at
-    the epochs' ends (a run may then overshoot it by up to one epoch).
+    the clock, which differs between processes, so under torchrun it is checked only at those
+    re-measurements, against rank 0's clock (a run may then overshoot it by up to half the
+    steps done in the epoch); a single process checks it after every step. On a GPU the clock
+    is read after the queued work has finished.
     """
     if settings.budget_s is None and settings.budget_flops is None:
         return None
@@ -692,9 +696,12 @@ def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: Dist
     def control(step: int) -> bool:
         spent = False
         if settings.budget_s is not None:
+            synchronize(ctx.device)  # on a GPU the clock counts the work queued so far
             if step >= 4 and step & (step - 1) == 0:  # a power of two
-                sched.running_estimate(float(broadcast_object(ctx, run.clock() - t0)), step)
-            spent = ctx.world_size == 1 and run.elapsed_s + (run.clock() - t0) >= settings.budget_s
+                seconds = float(broadcast_object(ctx, run.clock() - t0))
+                sched.running_estimate(seconds, step)
+                spent = run.elapsed_s + seconds >= settings.budget_s  # the same on every process
+            spent = spent or (ctx.world_size == 1 and run.elapsed_s + (run.clock() - t0) >= settings.budget_s)
         if settings.budget_flops is not None:
             spent = spent or sched.step_count * sched.flops_per_step >= settings.budget_flops
         return spent

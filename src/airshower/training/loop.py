@@ -126,12 +126,13 @@ class LRSchedule:
     as before), reaching the floor ``min_lr_factor`` at the budget. ``t`` is not read from a
     clock step by step (that would differ between the processes of a DDP run and between a run
     and its resumption) but estimated: the training time of the epochs done (:meth:`epoch_time`,
-    exact at each epoch's end) plus the steps of this epoch times the seconds per step. That rate
-    is the last epoch's (validation included), and within an epoch it is re-measured after
-    steps 4, 8, 16, ... of the epoch (:meth:`running_estimate`, rank 0's clock shared by every
-    process), so that a run whose budget holds only one or two epochs decays over it too (until
-    step 4 of the first epoch ``p`` stays 0). Both numbers are part of the state, so a resumed
-    run continues the same schedule.
+    exact at each epoch's end) plus this epoch's steps times the seconds per step. That rate is
+    re-measured after steps 4, 8, 16, ... of the epoch (:meth:`running_estimate`, rank 0's
+    clock shared by every process); before the first measurement it is the last epoch's
+    (validation included). So a run whose budget holds only one or two epochs
+    decays over it too (until step 4 of the first epoch ``p`` stays 0). ``p`` never decreases
+    when a measurement corrects the extrapolation downwards. These numbers are part of the
+    state, so a resumed run continues the same schedule.
 
     With a FLOP budget (``training.budget_flops``) the progress is the training FLOPs done
     over the budget, ``p = steps x flops_per_step / budget`` (exact: ``flops_per_step`` is
@@ -162,6 +163,7 @@ class LRSchedule:
         self.elapsed_s = 0.0  # training time [s] of the epochs done
         self.step_seconds = 0.0  # seconds per step of the last epoch (0: not yet measured)
         self.epoch_steps = 0  # steps done in the current epoch
+        self.progress_seen = 0.0  # the largest time progress applied so far (the cosine never climbs back)
         self.budget_flops = settings.budget_flops  # None: no FLOP budget
         self.flops_per_step = flops_per_step  # training FLOPs of one optimiser step (None: not counted)
         self.epochs_step_count = 0  # steps of the epochs done (the FLOP budget is checked at epoch ends)
@@ -177,7 +179,8 @@ class LRSchedule:
         if self.budget_s is not None or self.budget_flops is not None:
             done = 0.0
             if self.budget_s is not None:
-                done = (self.elapsed_s + self.epoch_steps * self.step_seconds) / self.budget_s
+                spent = self.elapsed_s + self.epoch_steps * self.step_seconds
+                done = max(spent / self.budget_s, self.progress_seen)
             if self.budget_flops is not None:
                 done = max(done, step * self.flops_per_step / self.budget_flops)
             return min(1.0, max(0.0, done))
@@ -200,6 +203,8 @@ class LRSchedule:
         return self.base_lr * self.factor(self.step_count)
 
     def _apply(self) -> None:
+        if self.budget_s is not None:
+            self.progress_seen = self.progress(self.step_count)
         for group in self.optimizer.param_groups:
             group["lr"] = self.lr
 
@@ -219,9 +224,10 @@ class LRSchedule:
         self._apply()
 
     def running_estimate(self, seconds: float, steps: int) -> None:
-        """Within an epoch: the seconds per step from its first ``steps`` steps and their ``seconds``."""
+        """Within an epoch: its first ``steps`` steps took ``seconds`` [s]; the rate and the learning rate follow."""
         if steps > 0:
             self.step_seconds = float(seconds) / steps
+            self._apply()
 
     def budget_spent(self) -> bool:
         """Whether the epochs done have reached the time or the FLOP budget (False without one)."""
@@ -252,6 +258,7 @@ class LRSchedule:
             "step_seconds": self.step_seconds,
             "epoch_steps": self.epoch_steps,
             "epochs_step_count": self.epochs_step_count,
+            "progress_seen": self.progress_seen,
         }
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
@@ -263,6 +270,7 @@ class LRSchedule:
         self.step_seconds = float(state.get("step_seconds", 0.0))
         self.epoch_steps = int(state.get("epoch_steps", 0))
         self.epochs_step_count = int(state.get("epochs_step_count", self.step_count))
+        self.progress_seen = float(state.get("progress_seen", 0.0))
         self._apply()
 
 
