@@ -28,6 +28,15 @@ def test_defaults_fill_nested_sections_without_touching_the_input() -> None:
     assert cfg["simulation"]["hadronic_model"] == "EPOS-LHC"
     assert cfg["convert"]["grid_size"] == 13
     assert raw == {"simulation": {"trace_bins": 80}}
+
+
+def test_training_and_evaluation_select_6t5_events_by_default(repo: Path) -> None:
+    """Auger's analyses use 6T5 events only; so does every shipped study unless it says otherwise."""
+    assert validate_config({})["training"]["selection"] == {"t5": True}
+    assert validate_config({})["evaluation"]["selection"] == {"t5": True}
+    for name in ("config/config.yaml", "config/cpu.yaml", "config/paper.yaml"):
+        cfg = load_config(repo / name)
+        assert cfg["training"]["selection"]["t5"] and cfg["evaluation"]["selection"]["t5"], name
     # defaults are copies: filling one config never changes the next one
     cfg["simulation"]["primaries"]["p"] = 9.0
     assert validate_config({})["simulation"]["primaries"]["p"] == 0.25

@@ -388,6 +388,10 @@ def _off_lattice(p: Path) -> Path:
     return _raw(p, hand_chunk([{"stations": [{"id": sid(0, 0), "x": x + 1500.0}]}], T))
 
 
+def _repeated_id(p: Path) -> Path:
+    return write_events(p, [synthetic_chunk(3, seed=4, trace_bins=T, first_id=5)], T)  # ids 5-7; the good file's 0-6
+
+
 BAD: dict[str, tuple[Callable[[Path], Path], str]] = {
     "not_root": (_not_root, r"cannot be read as a ROOT file"),
     "truncated": (_truncated, r"truncated or damaged"),
@@ -403,6 +407,7 @@ BAD: dict[str, tuple[Callable[[Path], Path], str]] = {
     "untriggered": (_untriggered, r"no triggered station"),
     "other_bins": (_other_bins, r"17 bins of 25.0 ns, but .* has 16 bins"),
     "huge": (_huge, r"100000 VEM in one bin, beyond float16 .*convert.trace_dtype: float32"),
+    "repeated_id": (_repeated_id, r"entry 0 \(event_id 5\): event_id 5 appears twice \(also in .*0\.root\)"),
     "off_lattice": (_off_lattice, r"lies in lattice cell \(1, 0\), but the array puts station \d+ at \(0, 0\), 1500 m away"),
 }
 

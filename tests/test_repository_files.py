@@ -46,3 +46,13 @@ def test_workflow_catalog_usage() -> None:
     assert "--cores" in flags["flags"]
     assert usage["software-stack-deployment"]["conda"] is True
     assert usage["report"] is True
+
+
+def test_scikit_learn_is_an_extra_only_the_scripts_use() -> None:
+    """scikit-learn (with scipy) is not a dependency of the pipeline: only scripts/ import it."""
+    deps = " ".join(pyproject()["dependencies"]).lower()
+    assert "scikit-learn" not in deps and "sklearn" not in deps
+    assert any("scikit-learn" in d for d in pyproject()["optional-dependencies"]["scripts"])
+    importing = [p for p in (REPO / "src").rglob("*.py") if "sklearn" in p.read_text()]
+    assert importing == []
+    assert "sklearn" in (REPO / "scripts" / "xmax_information.py").read_text()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 
@@ -49,19 +50,20 @@ def tiny_events(n: int = N, seed: int = 0) -> Batch:
     )
 
 
-def write_tensor_file(path, events: Batch, masses: np.ndarray) -> None:
-    """``events`` as a tensor file, through the converter's writer (sparse trace rows)."""
+def write_tensor_file(path, events: Batch, masses: np.ndarray | None) -> None:
+    """``events`` as a tensor file, through the converter's writer (sparse trace rows); without truth when ``masses`` is None."""
     n = len(events)
     traces = events.traces.float().numpy().reshape(n, G * G, T)
     has = events.state.numpy().reshape(n, G * G) >= StationState.TRIGGERED
     chunk = TensorChunk(
         trace_values=traces[has], trace_cell=np.nonzero(has)[1], trace_count=has.sum(axis=1),
         start_time=events.start_time.numpy(), state=events.state.numpy(), position=events.position.numpy(),
-        targets={k: v.numpy() for k, v in events.targets.items()} | {"mass": masses, "ln_a": np.log(masses)},
+        targets=({k: v.numpy() for k, v in events.targets.items()} | {"mass": masses, "ln_a": np.log(masses)}
+                 if masses is not None else {}),
         meta={"event_id": 1000 + np.arange(n), "source": np.zeros(n), "n_outside": np.zeros(n),
               "t5": np.ones(n, bool), "hottest_station": np.zeros(n)},
     )
-    with TensorWriter(path, grid_size=G, trace_bins=T, bin_ns=25.0) as writer:
+    with TensorWriter(path, grid_size=G, trace_bins=T, bin_ns=25.0, truth=masses is not None) as writer:
         writer.append(chunk)
 
 
@@ -148,6 +150,21 @@ def test_predict_clear_errors(model_dir, tmp_path, capsys):
     assert not (tmp_path / "p.h5").exists()
 
 
+def test_predict_refuses_a_dataset_without_truth_by_name(model_dir, tmp_path, capsys):
+    """Events without truth (real data) are reconstructed, not evaluated: predict says so."""
+    events = tiny_events(seed=5)
+    tensors = tmp_path / "data.h5"
+    write_tensor_file(tensors, dataclasses.replace(events, targets={}), None)
+    out = tmp_path / "p.h5"
+    args = ["predict", "--config-json", "{}", "--model-dir", str(model_dir), "--tensors", str(tensors),
+            "--dataset", "data", "--output", str(out), "--device", "cpu"]
+    assert cli_main(args) == 2
+    err = capsys.readouterr().err
+    assert f"{tensors}: ['targets/lg_energy', 'targets/mass', 'targets/axis'] missing" in err
+    assert "needs its truth for the evaluation" in err and "airshower reconstruct" in err
+    assert not out.exists()
+
+
 def damage_weights(path) -> None:
     """Flip the sign bits of three float32 weights of the largest tensor of the checkpoint, in place."""
     weights = load_checkpoint(path)["model_state"]
@@ -173,7 +190,7 @@ def test_predict_refuses_a_damaged_checkpoint(model_dir, tmp_path, capsys):
             "--dataset", "test", "--output", str(out), "--device", "cpu"]
     assert cli_main(args) == 2
     err = capsys.readouterr().err
-    assert f"{damaged}: checksum mismatch: the file is damaged" in err
+    assert f"{damaged}: checksum mismatch of the weights: the file is damaged" in err
     assert not out.exists()
 
 

@@ -14,6 +14,7 @@ from airshower.inference.checkpoint import (
     load_checkpoint,
     load_model,
     save_checkpoint,
+    content_checksum,
     weights_checksum,
 )
 from airshower.inference.normalise import TargetNormaliser
@@ -124,7 +125,7 @@ def test_damaged_weights_are_refused(tmp_path: Path) -> None:
     flip_signs(path, planted)
     assert path.stat().st_size == size
     assert torch.load(path, weights_only=True)  # torch itself reads the damaged file without a word
-    with pytest.raises(InputFileError, match=rf"{path}: checksum mismatch: the file is damaged .*train again"):
+    with pytest.raises(InputFileError, match=rf"{path}: checksum mismatch of the weights: the file is damaged .*train again"):
         load_checkpoint(path)
     with pytest.raises(InputFileError, match=rf"{path}: checksum mismatch"):
         load_model(path)
@@ -134,11 +135,24 @@ def test_damaged_weights_are_refused(tmp_path: Path) -> None:
     assert torch.equal(load_checkpoint(path)["model_state"][PLANTED], planted)
 
 
+def test_a_damaged_target_scaling_is_refused(tmp_path: Path) -> None:
+    """The shift of the target scaling moves every prediction: it is checked like the weights."""
+    path = tmp_path / "model.pt"
+    model_checkpoint(path)
+    got = load_checkpoint(path)
+    assert got["content_sha256"] == content_checksum(got)
+    flip_signs(path, torch.tensor([750.0]), count=1)
+    assert torch.load(path, weights_only=True)["normaliser"]["shift"]["xmax"].item() == -750.0
+    with pytest.raises(InputFileError, match=rf"{path}: checksum mismatch of the target scaling or model spec"):
+        load_model(path)
+    assert content_checksum({"model": {"bin_ns": 25.0}}) != content_checksum({"model": {"bin_ns": 8.33}})
+
+
 def test_checkpoints_without_a_checksum_still_load(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     model_checkpoint(path)
     old = torch.load(path, weights_only=True)
-    del old["weights_sha256"]
+    del old["weights_sha256"], old["content_sha256"]
     torch.save(old, path)
     model, _, _ = load_model(path)
     assert torch.equal(model.state_dict()[PLANTED], torch.linspace(1001.0, 1800.0, 800).reshape(8, 100))

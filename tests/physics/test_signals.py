@@ -1,4 +1,4 @@
-"""Expected component signals: universality at 1000 m and the lateral shape (PHYSICS.md step 5)."""
+"""Expected component signals: universality at 1000 m and the lateral shape (docs/physics.md step 5)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_s1000_and_muon_fraction_at_10_eev() -> None:
     """10 EeV protons, averaged over their EPOS-LHC showers (muon_scale 1: the model's prediction;
     station DX = core DX).
 
-    PHYSICS.md: S1000 ~ 39 VEM at 38 deg with a muon fraction ~0.56; ~0.84 at 60 deg (within 15%).
+    docs/physics.md: S1000 ~ 39 VEM at 38 deg with a muon fraction ~0.56; ~0.84 at 60 deg (within 15%).
     The data/simulation factor 1.33 (PRL 117, 192001) raises S1000 by ~25% (to data level).
     """
     rng = np.random.default_rng(21)

@@ -1,6 +1,7 @@
 # predict -> evaluate -> figures: trained models on every test dataset, their metrics, the paper figures.
 import re
 
+from airshower.figures.labels import model_labels
 from airshower.figures.paper import TABLES, report_entries
 
 EVAL_MODELS = list(config["models"])
@@ -18,6 +19,8 @@ DATASET_PATTERN = "|".join(re.escape(d) for d in TEST_DATASETS)
 # section, from which their display labels follow (airshower.figures.labels); keys sorted
 # inside each entry and section; a model trained more than once also its number of replicas
 # (the summary tables aggregate them)
+# the report's subcategory per model: its display label, as in the figures
+MODEL_LABELS = model_labels({m: config["models"][m] for m in EVAL_MODELS})
 FIGURES_PARAMS = json.dumps(
     {
         "study": STUDY,
@@ -107,7 +110,7 @@ rule figures:
                     str(FIGURES_DIR / name),
                     caption=f"../report/{kind}.rst",
                     category="Figures",
-                    subcategory=(config["models"][model].get("label") or model) if model else "All models",
+                    subcategory=MODEL_LABELS[model] if model else "All models",
                     labels={"figure": name.rsplit(".", 1)[0]},
                 )
                 if shown

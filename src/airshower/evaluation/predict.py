@@ -57,7 +57,10 @@ def read_truth(path: str | Path) -> tuple[dict[str, np.ndarray], np.ndarray]:
         if "meta/event_id" not in f:
             missing.append("meta/event_id")
         if missing:
-            raise InputFileError(f"{path}: {missing} missing; the test set needs its truth for the evaluation")
+            raise InputFileError(
+                f"{path}: {missing} missing; the test set needs its truth for the evaluation (events without "
+                "truth are reconstructed, not evaluated: reconstruct_datasets, airshower reconstruct)"
+            )
         truth = {c: np.asarray(f[f"targets/{c}"][()], dtype=np.float64) for c in TRUTH_COLUMNS if f"targets/{c}" in f}
         event_id = np.asarray(f["meta/event_id"][()], dtype=np.int64)
     for name, values in truth.items():

@@ -36,7 +36,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, MaxNLocator, NullF
 from airshower.errors import InputFileError
 from airshower.evaluation.metrics import PRIMARIES
 from airshower.evaluation.prediction_file import Predictions
-from airshower.figures.paper_style import GCM2, model_style, width_in
+from airshower.figures.paper_style import GCM2, TRUE_CORE, model_style, width_in
 from airshower.hexgrid import SPACING_M, axial_to_xy
 from airshower.io.tensors import read_arrays, tensor_info
 from airshower.station_state import StationState
@@ -146,7 +146,6 @@ def _footprint(ax, fig: Figure, event: TensorEvent, values: np.ndarray, norm, cm
         bar.ax.xaxis.set_major_locator(MaxNLocator(4))
 
 
-TRUE_CORE = {"marker": "*", "ms": 8.5, "mfc": "none", "mec": "black", "mew": 1.1}  # open: a position, not data
 
 
 def _halo(width: float) -> list[object]:

@@ -311,3 +311,7 @@ def time_unit(seconds: float) -> tuple[float, str]:
         if seconds < limit:
             return factor, unit
     return 3600.0, "h"
+
+
+# the true shower core in footprints: an open star, a position rather than a data point
+TRUE_CORE = {"marker": "*", "ms": 8.5, "mfc": "none", "mec": "black", "mew": 1.1}  # open: a position, not data

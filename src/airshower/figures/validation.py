@@ -40,6 +40,7 @@ from airshower.detector.array import sd1500
 from airshower.figures.paper_style import (
     GCM2,
     PRIMARY_COLOURS,
+    TRUE_CORE,
     XMAX_LABEL,
     new_figure,
     note,
@@ -217,7 +218,7 @@ def _footprint_figure(events: ak.Array, meta: Mapping[str, Any], width: str, out
     coll.set_array(sig[trig])
     ax.add_collection(coll)
     fig.colorbar(coll, ax=ax, label="signal [VEM]")
-    ax.plot(ev.mc_core_x - x0, ev.mc_core_y - y0, "r*", ms=8, label="true core")
+    ax.plot(ev.mc_core_x - x0, ev.mc_core_y - y0, ls="none", label="true core", **TRUE_CORE)
     ax.set_xlim(-6 * SPACING_M, 6 * SPACING_M)
     ax.set_ylim(-5 * SPACING_M, 5 * SPACING_M)
     ax.set_aspect("equal")

@@ -44,6 +44,10 @@ CHECKPOINT_FORMAT = "airshower-train"
 CHECKPOINT_VERSION = 1
 CHECKSUM_KEY = "weights_sha256"
 WEIGHT_KEYS = ("best_model_state", "model_state")  # the state dicts the checksum covers, in this order
+# what turns the weights into physical values: the target scaling and the model's spec
+# (architecture, window, trace bins and their width); checked like the weights
+CONTENT_CHECKSUM_KEY = "content_sha256"
+CONTENT_KEYS = ("normaliser", "model")
 
 
 def _tensor_bytes(tensor: torch.Tensor) -> bytes:
@@ -52,28 +56,48 @@ def _tensor_bytes(tensor: torch.Tensor) -> bytes:
     return flat.view(torch.uint8).numpy().tobytes() if flat.numel() else b""
 
 
-def weights_checksum(state: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the weights of a checkpoint: ``best_model_state`` and ``model_state``.
-
-    Every entry of both state dicts in sorted key order: its name, then for a tensor its dtype,
-    shape and raw bytes, for anything else its ``repr``. A checkpoint without weights hashes
-    to the digest of nothing.
-    """
-    digest = hashlib.sha256()
-    for part in WEIGHT_KEYS:
-        weights = state.get(part)
-        if weights is None:
-            continue
-        digest.update(f"[{part}]".encode())
-        for name in sorted(weights):
-            value = weights[name]
+def _hash_value(digest: Any, value: Any) -> None:
+    """Feed ``value`` to ``digest``: a mapping entry by entry in sorted key order (name, then
+    value), a tensor as its dtype, shape and raw bytes, a list or tuple item by item, anything
+    else as its ``repr``."""
+    if isinstance(value, Mapping):
+        digest.update(b"{")
+        for name in sorted(value, key=str):
             digest.update(f"{name}\0".encode())
-            if isinstance(value, torch.Tensor):
-                digest.update(f"{value.dtype}{tuple(value.shape)}\0".encode())
-                digest.update(_tensor_bytes(value))
-            else:
-                digest.update(f"{value!r}\0".encode())
+            _hash_value(digest, value[name])
+        digest.update(b"}")
+    elif isinstance(value, torch.Tensor):
+        digest.update(f"{value.dtype}{tuple(value.shape)}\0".encode())
+        digest.update(_tensor_bytes(value))
+    elif isinstance(value, (list, tuple)):
+        digest.update(b"[")
+        for item in value:
+            _hash_value(digest, item)
+        digest.update(b"]")
+    else:
+        digest.update(f"{value!r}\0".encode())
+
+
+def _checksum(state: Mapping[str, Any], keys: tuple[str, ...]) -> str:
+    """sha256 (hex) of the entries ``keys`` of ``state`` (absent ones skipped; none: the digest of nothing)."""
+    digest = hashlib.sha256()
+    for part in keys:
+        if state.get(part) is not None:
+            digest.update(f"[{part}]".encode())
+            _hash_value(digest, state[part])
     return digest.hexdigest()
+
+
+def weights_checksum(state: Mapping[str, Any]) -> str:
+    """sha256 (hex) of the weights of a checkpoint: ``best_model_state`` and ``model_state``,
+    every entry with its name, dtype, shape and raw bytes."""
+    return _checksum(state, WEIGHT_KEYS)
+
+
+def content_checksum(state: Mapping[str, Any]) -> str:
+    """sha256 (hex) of what maps the outputs to physical values: the target scaling (``normaliser``)
+    and the model's spec (``model``)."""
+    return _checksum(state, CONTENT_KEYS)
 
 
 def checkpoint_path(model_dir_or_pt: str | Path) -> Path:
@@ -86,29 +110,34 @@ def save_checkpoint(state: Mapping[str, Any], path: str | Path) -> None:
     """Write ``state`` to ``path`` atomically: a temporary file in the same folder, fsync, rename.
 
     A reader (or a run killed half-way, SIGKILL included) sees the old file or the new one,
-    never a partial one. The checksum of the weights (:func:`weights_checksum`) is stored
-    with them under ``weights_sha256`` (replacing one ``state`` may carry).
+    never a partial one. The checksums of the weights (:func:`weights_checksum`) and of the
+    target scaling and model spec (:func:`content_checksum`) are stored with them under
+    ``weights_sha256`` and ``content_sha256`` (replacing any ``state`` may carry).
     """
     content = dict(state)
     content[CHECKSUM_KEY] = weights_checksum(content)
+    content[CONTENT_CHECKSUM_KEY] = content_checksum(content)
     with atomic_path(path, durable=True) as tmp:
         torch.save(content, tmp)
 
 
 def verify_checksum(state: Mapping[str, Any], path: Path) -> None:
-    """InputFileError naming ``path`` when the stored checksum of the weights is not theirs.
+    """InputFileError naming ``path`` when a stored checksum (weights; target scaling and spec)
+    is not that of the content.
 
-    Checkpoints made before the checksum existed have none and pass unchecked.
+    Checkpoints made before a checksum existed have none and pass that check unchecked.
     """
-    stored = state.get(CHECKSUM_KEY)
-    if stored is None:
-        return
-    computed = weights_checksum(state)
-    if stored != computed:
-        raise InputFileError(
-            f"{path}: checksum mismatch: the file is damaged (stored {str(stored)[:16]}..., "
-            f"computed {computed[:16]}...); train again or restore it"
-        )
+    for key, what, checksum in ((CHECKSUM_KEY, "weights", weights_checksum),
+                                (CONTENT_CHECKSUM_KEY, "target scaling or model spec", content_checksum)):
+        stored = state.get(key)
+        if stored is None:
+            continue
+        computed = checksum(state)
+        if stored != computed:
+            raise InputFileError(
+                f"{path}: checksum mismatch of the {what}: the file is damaged (stored {str(stored)[:16]}..., "
+                f"computed {computed[:16]}...); train again or restore it"
+            )
 
 
 def load_checkpoint(path: str | Path, map_location: str | torch.device = "cpu") -> dict[str, Any]:
