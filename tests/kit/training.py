@@ -132,8 +132,20 @@ def tiny_config_with_model(model: dict[str, Any], **training: Any) -> dict[str, 
     return cfg
 
 
-def ddp_worker(rank: int, world: int, port: int, out_dir: str, training: dict[str, Any], model: dict[str, Any]) -> None:
-    """One process of a gloo DDP run (torch.multiprocessing.spawn): trains and saves its own weights."""
+def ddp_worker(
+    rank: int,
+    world: int,
+    port: int,
+    out_dir: str,
+    training: dict[str, Any],
+    model: dict[str, Any],
+    seconds_per_step: list[float] | None = None,
+) -> None:
+    """One process of a gloo DDP run (torch.multiprocessing.spawn): trains and saves its own weights.
+
+    ``seconds_per_step``: each rank's own fake clock advances by its entry at every step (the
+    clocks of the processes of a real run differ too); None: the real clock.
+    """
     import os
     from pathlib import Path
 
@@ -149,9 +161,17 @@ def ddp_worker(rank: int, world: int, port: int, out_dir: str, training: dict[st
         built.append(tiny_builder()(name, spec, grid_size, trace_bins, targets, **kw))
         return built[-1]
 
+    clock, hook = None, None
+    if seconds_per_step is not None:
+        now = [1000.0]
+        clock = lambda: now[0]  # noqa: E731 - a fake clock
+
+        def hook(epoch: int, step: int) -> None:
+            now[0] += seconds_per_step[rank]
+
     out = Path(out_dir)
     train_model(tiny_config_with_model(model, **training), "tiny", MemorySource(make_batch(48)), out / "out",
-                 out / "state", model_builder=build)
+                 out / "state", model_builder=build, step_hook=hook, clock=clock)
     torch.save({k: v.detach().clone() for k, v in built[0].state_dict().items()}, out / f"rank{rank}.pt")
 
 

@@ -1,11 +1,15 @@
-"""DistributedDataParallel: two CPU processes with gloo hold the same weights, equal to one process."""
+"""DistributedDataParallel: two CPU processes with gloo hold the same weights, equal to one process,
+and stop together at a time budget although their clocks differ."""
 
 from __future__ import annotations
 
+import csv
 import socket
 import sys
+import time
 from pathlib import Path
 
+import pytest
 import torch
 import torch.multiprocessing as mp
 
@@ -24,9 +28,7 @@ def free_port() -> int:
 def test_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path: Path) -> None:
     training = {"epochs": 2, "batch_size": 8, "augment": False}
     model = {"dropout": 0.0}
-    # fork (on Linux) spares the children importing torch again; each uses one thread
-    method = "fork" if sys.platform == "linux" else "spawn"
-    mp.start_processes(ddp_worker, args=(2, free_port(), str(tmp_path), training, model), nprocs=2, start_method=method)
+    run_workers(2, free_port(), str(tmp_path), training, model)
     w0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
     w1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
     assert all(torch.equal(w0[k], w1[k]) for k in w0)
@@ -41,3 +43,30 @@ def test_two_gloo_processes_agree_with_each_other_and_with_one_process(tmp_path:
     assert not torch.equal(w0["cell.0.weight"], initial["cell.0.weight"])  # it did train
     for k in w:
         assert torch.allclose(w0[k], w[k], atol=1e-5, rtol=1e-4), k
+
+
+def run_workers(*args, timeout_s: float = 300.0) -> None:
+    """Two DDP processes of :func:`ddp_worker`; fails (instead of hanging) when they do not end in time,
+    e.g. when one stops training and the other waits for it in a collective."""
+    method = "fork" if sys.platform == "linux" else "spawn"  # fork spares the children importing torch again
+    ctx = mp.start_processes(ddp_worker, args=args, nprocs=2, start_method=method, join=False)
+    deadline = time.monotonic() + timeout_s
+    while not ctx.join(timeout=2):
+        if time.monotonic() > deadline:
+            for p in ctx.processes:
+                p.kill()
+            pytest.fail(f"the DDP processes did not finish within {timeout_s:.0f} s (a rank left a collective?)")
+
+
+def test_under_ddp_the_time_budget_stops_every_process_at_the_same_step(tmp_path: Path) -> None:
+    """Rank 1's clock runs three times faster than rank 0's: by its own it would stop at step 2; the
+    shared decision (rank 0's clock, at the measured steps 4, 8, ...) stops both at step 8."""
+    training = {"epochs": 50, "patience": 50, "batch_size": 2, "augment": False, "budget_minutes": 6.0 / 60}
+    run_workers(2, free_port(), str(tmp_path), training, {}, [1.0, 3.0])
+    w0 = torch.load(tmp_path / "rank0.pt", weights_only=True)
+    w1 = torch.load(tmp_path / "rank1.pt", weights_only=True)
+    assert all(torch.equal(w0[k], w1[k]) for k in w0)
+    rows = list(csv.DictReader((tmp_path / "out" / "history.csv").open()))
+    assert len(rows) == 1  # stopped inside the first epoch (about 10 steps of 2 x 2 events)
+    info = torch.load(tmp_path / "out" / "model.pt", weights_only=True)
+    assert info["scheduler"]["step_count"] == 8
