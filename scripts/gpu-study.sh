@@ -88,15 +88,17 @@ summary() {
         echo "gpu-study: warning: the run took $total s, more than 9 minutes ($LIMIT_S s)"
     fi
 }
-# a warning at the moment 9 minutes pass, in case the run is stopped from outside after that
-# (sleep writes nothing: once this subshell is stopped, nothing holds the log's pipe open)
-sleep "$LIMIT_S" > /dev/null 2>&1 &
-SLEEPER=$!
-( wait "$SLEEPER" 2> /dev/null; kill -0 "$SLEEPER" 2> /dev/null ||
-  echo "gpu-study: warning: 9 minutes ($LIMIT_S s) have passed and the run goes on" ) &
+# a warning at the moment 9 minutes pass, in case the run is stopped from outside after that;
+# stopped at the end, the watchdog stops its sleep (which writes nothing, so holds no pipe open)
+(
+    trap 'kill "$nap" 2> /dev/null; exit 0' TERM
+    sleep "$LIMIT_S" > /dev/null 2>&1 &
+    nap=$!
+    wait "$nap" && echo "gpu-study: warning: 9 minutes ($LIMIT_S s) have passed and the run goes on"
+) &
 WATCHDOG=$!
 finish() {
-    kill "$WATCHDOG" "$SLEEPER" 2> /dev/null || true
+    kill "$WATCHDOG" 2> /dev/null || true
     rm -rf "$SCRATCH"
     exec 1>&- 2>&-
     wait "$TEE_OUT" "$TEE_ERR" 2> /dev/null || true  # the log complete before the script returns

@@ -78,26 +78,35 @@ def _hash_value(digest: Any, value: Any) -> None:
         digest.update(f"{value!r}\0".encode())
 
 
-def _checksum(state: Mapping[str, Any], keys: tuple[str, ...]) -> str:
-    """sha256 (hex) of the entries ``keys`` of ``state`` (absent ones skipped; none: the digest of nothing)."""
-    digest = hashlib.sha256()
-    for part in keys:
-        if state.get(part) is not None:
-            digest.update(f"[{part}]".encode())
-            _hash_value(digest, state[part])
-    return digest.hexdigest()
-
-
 def weights_checksum(state: Mapping[str, Any]) -> str:
-    """sha256 (hex) of the weights of a checkpoint: ``best_model_state`` and ``model_state``,
-    every entry with its name, dtype, shape and raw bytes."""
-    return _checksum(state, WEIGHT_KEYS)
+    """sha256 (hex) of the weights of a checkpoint: ``best_model_state`` and ``model_state``.
+
+    Every entry of both state dicts in sorted key order: its name, then for a tensor its dtype,
+    shape and raw bytes, for anything else its ``repr`` (the byte layout of the first checkpoints
+    with a checksum, which must keep loading). A checkpoint without weights hashes to the digest
+    of nothing.
+    """
+    digest = hashlib.sha256()
+    for part in WEIGHT_KEYS:
+        weights = state.get(part)
+        if weights is None:
+            continue
+        digest.update(f"[{part}]".encode())
+        for name in sorted(weights):
+            digest.update(f"{name}\0".encode())
+            _hash_value(digest, weights[name])
+    return digest.hexdigest()
 
 
 def content_checksum(state: Mapping[str, Any]) -> str:
     """sha256 (hex) of what maps the outputs to physical values: the target scaling (``normaliser``)
     and the model's spec (``model``)."""
-    return _checksum(state, CONTENT_KEYS)
+    digest = hashlib.sha256()
+    for part in CONTENT_KEYS:
+        if state.get(part) is not None:
+            digest.update(f"[{part}]".encode())
+            _hash_value(digest, state[part])
+    return digest.hexdigest()
 
 
 def checkpoint_path(model_dir_or_pt: str | Path) -> Path:
