@@ -118,6 +118,13 @@ def test_the_checksum_covers_the_weights(tmp_path: Path) -> None:
     assert weights_checksum({"model_state": w}) != weights_checksum({"best_model_state": w})
 
 
+def test_the_weights_checksum_keeps_its_byte_layout() -> None:
+    """Files written since the checksum exists must keep loading: the digest of a fixed state is pinned."""
+    state = {"model_state": {"a.weight": torch.arange(6.0).reshape(2, 3), "a.bias": torch.tensor([1.5, -2.0])},
+             "best_model_state": {"a.weight": torch.ones(2, 3, dtype=torch.bfloat16)}}
+    assert weights_checksum(state) == "9a4df634d8d8fd7eb6c4aa8a196dcff8c0a86e17e9a9e838c71bd3cac38b6c5e"
+
+
 def test_damaged_weights_are_refused(tmp_path: Path) -> None:
     path = tmp_path / "model.pt"
     planted = model_checkpoint(path)
