@@ -156,24 +156,41 @@ def test_within_an_epoch_the_rate_is_measured_and_the_cosine_follows_it() -> Non
     def cosine(p: float) -> float:
         return 0.5 * (1.0 + math.cos(math.pi * p))
 
-    for _ in range(4):
-        sched.step()
+    def steps(n: int) -> None:
+        for _ in range(n):
+            sched.step()
+
+    steps(4)
     assert optimizer.param_groups[0]["lr"] == pytest.approx(1.0)  # nothing measured yet: the peak
-    sched.running_estimate(12.0, 4)  # 3 s per step: 12 s of 60 spent
+    sched.running_estimate(12.0, 4)  # 12 s of 60 spent
     assert optimizer.param_groups[0]["lr"] == pytest.approx(cosine(0.2))  # applied at once
-    for _ in range(4):
-        sched.step()
-    assert sched.lr == pytest.approx(cosine(0.4))  # 8 steps x 3 s
-    sched.running_estimate(18.0, 8)  # faster than extrapolated (18 s, not 24 s): no climb back
+    steps(4)
+    assert sched.lr == pytest.approx(cosine(0.2))  # no rate yet in the first epoch: held at the anchor
+    sched.running_estimate(24.0, 8)  # 3 s per step between the two measurements
     assert sched.lr == pytest.approx(cosine(0.4))
-    for _ in range(8):
-        sched.step()
-    assert sched.lr == pytest.approx(cosine(16 * 2.25 / 60))  # 16 steps x 2.25 s = 36 s
-    sched.epoch_time(40.0, 16, 40.0)  # the epoch's end: the clock's time, validation included
-    assert sched.lr == pytest.approx(cosine(40.0 / 60))
+    steps(8)
+    assert sched.lr == pytest.approx(cosine(0.8))  # 24 s + 8 steps x 3 s
+    sched.running_estimate(36.0, 16)  # faster than extrapolated (36 s, not 48 s): no climb back
+    assert sched.lr == pytest.approx(cosine(0.8))
+    steps(12)
+    assert sched.lr == pytest.approx(cosine(0.9))  # 36 s + 12 steps x 1.5 s
+    sched.epoch_time(57.0, 28, 57.0)  # the epoch's end: the clock's time, validation included
+    assert sched.lr == pytest.approx(cosine(0.95))
     again, _ = schedule(scheduler="cosine", budget_minutes=1.0, min_lr_factor=0.0, epochs=1000, learning_rate=1.0)
     again.load_state_dict(sched.state_dict())
     assert again.lr == pytest.approx(sched.lr)
+
+
+def test_a_start_up_cost_is_counted_once() -> None:
+    """30 s of compilation before the first step, then 1 s per step: the 30 s count once, not per step."""
+    sched, _ = schedule(scheduler="cosine", budget_minutes=2.0, min_lr_factor=0.0, epochs=1000, learning_rate=1.0)
+    for n in (4, 8, 16):
+        for _ in range(n - sched.epoch_steps):
+            sched.step()
+        sched.running_estimate(30.0 + n, n)
+    for _ in range(4):
+        sched.step()
+    assert sched.progress(sched.step_count) == pytest.approx((30.0 + 20) / 120)  # 30 s + 20 steps x 1 s
 
 
 def test_a_budget_within_the_first_epoch_stops_it_at_the_floor(events: Batch, tmp_path: Path) -> None:

@@ -686,8 +686,8 @@ def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: Dist
     shared). The FLOP budget counts steps, the same on every process. The time budget reads
     the clock, which differs between processes, so under torchrun it is checked only at those
     re-measurements, against rank 0's clock (a run may then overshoot it by up to half the
-    steps done in the epoch); a single process checks it after every step. On a GPU the clock
-    is read after the queued work has finished.
+    steps done in the epoch); a single process checks it after every step. On a GPU the
+    measurements wait for the queued work (between them the host may run a few steps ahead).
     """
     if settings.budget_s is None and settings.budget_flops is None:
         return None
@@ -696,8 +696,8 @@ def _budget_stop(settings: TrainingSettings, run: RunState, t0: float, ctx: Dist
     def control(step: int) -> bool:
         spent = False
         if settings.budget_s is not None:
-            synchronize(ctx.device)  # on a GPU the clock counts the work queued so far
             if step >= 4 and step & (step - 1) == 0:  # a power of two
+                synchronize(ctx.device)  # on a GPU the measured time holds the work queued so far
                 seconds = float(broadcast_object(ctx, run.clock() - t0))
                 sched.running_estimate(seconds, step)
                 spent = run.elapsed_s + seconds >= settings.budget_s  # the same on every process

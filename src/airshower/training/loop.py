@@ -126,10 +126,10 @@ class LRSchedule:
     as before), reaching the floor ``min_lr_factor`` at the budget. ``t`` is not read from a
     clock step by step (that would differ between the processes of a DDP run and between a run
     and its resumption) but estimated: the training time of the epochs done (:meth:`epoch_time`,
-    exact at each epoch's end) plus this epoch's steps times the seconds per step. That rate is
-    re-measured after steps 4, 8, 16, ... of the epoch (:meth:`running_estimate`, rank 0's
-    clock shared by every process); before the first measurement it is the last epoch's
-    (validation included). So a run whose budget holds only one or two epochs
+    exact at each epoch's end) plus this epoch's time, measured after steps 4, 8, 16, ... of the
+    epoch (:meth:`running_estimate`, rank 0's clock shared by every process) and extrapolated
+    from the last measurement at the rate between the last two; until there are two, at the
+    last epoch's seconds per step (validation included; none in the first epoch). So a run whose budget holds only one or two epochs
     decays over it too (until step 4 of the first epoch ``p`` stays 0). ``p`` never decreases
     when a measurement corrects the extrapolation downwards. These numbers are part of the
     state, so a resumed run continues the same schedule.
@@ -163,6 +163,8 @@ class LRSchedule:
         self.elapsed_s = 0.0  # training time [s] of the epochs done
         self.step_seconds = 0.0  # seconds per step of the last epoch (0: not yet measured)
         self.epoch_steps = 0  # steps done in the current epoch
+        self.anchor_s = 0.0  # this epoch's seconds at its last measurement [s] (0: none yet)
+        self.anchor_steps = 0  # this epoch's steps at that measurement
         self.progress_seen = 0.0  # the largest time progress applied so far (the cosine never climbs back)
         self.budget_flops = settings.budget_flops  # None: no FLOP budget
         self.flops_per_step = flops_per_step  # training FLOPs of one optimiser step (None: not counted)
@@ -179,7 +181,7 @@ class LRSchedule:
         if self.budget_s is not None or self.budget_flops is not None:
             done = 0.0
             if self.budget_s is not None:
-                spent = self.elapsed_s + self.epoch_steps * self.step_seconds
+                spent = self.elapsed_s + self.anchor_s + (self.epoch_steps - self.anchor_steps) * self.step_seconds
                 done = max(spent / self.budget_s, self.progress_seen)
             if self.budget_flops is not None:
                 done = max(done, step * self.flops_per_step / self.budget_flops)
@@ -220,14 +222,23 @@ class LRSchedule:
         if steps > 0:
             self.step_seconds = float(seconds) / steps
         self.epoch_steps = 0
+        self.anchor_s, self.anchor_steps = 0.0, 0
         self.epochs_step_count = self.step_count
         self._apply()
 
     def running_estimate(self, seconds: float, steps: int) -> None:
-        """Within an epoch: its first ``steps`` steps took ``seconds`` [s]; the rate and the learning rate follow."""
-        if steps > 0:
-            self.step_seconds = float(seconds) / steps
-            self._apply()
+        """Within an epoch: its first ``steps`` steps took ``seconds`` [s]. The time spent is anchored
+        there, and the steps after it count at the rate between this measurement and the one
+        before; the first measurement of an epoch keeps the last epoch's rate (none in the first
+        epoch: the time holds at the anchor until the second). So a start-up cost (compilation,
+        loader workers) is counted once, never extrapolated step by step."""
+        if steps <= 0:
+            return
+        seconds = float(seconds)
+        if 0 < self.anchor_steps < steps:
+            self.step_seconds = (seconds - self.anchor_s) / (steps - self.anchor_steps)
+        self.anchor_s, self.anchor_steps = seconds, int(steps)
+        self._apply()
 
     def budget_spent(self) -> bool:
         """Whether the epochs done have reached the time or the FLOP budget (False without one)."""
@@ -258,6 +269,8 @@ class LRSchedule:
             "step_seconds": self.step_seconds,
             "epoch_steps": self.epoch_steps,
             "epochs_step_count": self.epochs_step_count,
+            "anchor_s": self.anchor_s,
+            "anchor_steps": self.anchor_steps,
             "progress_seen": self.progress_seen,
         }
 
@@ -270,6 +283,8 @@ class LRSchedule:
         self.step_seconds = float(state.get("step_seconds", 0.0))
         self.epoch_steps = int(state.get("epoch_steps", 0))
         self.epochs_step_count = int(state.get("epochs_step_count", self.step_count))
+        self.anchor_s = float(state.get("anchor_s", 0.0))
+        self.anchor_steps = int(state.get("anchor_steps", 0))
         self.progress_seen = float(state.get("progress_seen", 0.0))
         self._apply()
 
