@@ -7,7 +7,15 @@ import matplotlib
 import numpy as np
 import pytest
 
-from airshower.figures.paper_style import paper_style, readable_log_ticks, style_params, time_unit
+from airshower.figures.paper_style import (
+    compact_number,
+    model_legend,
+    model_style,
+    paper_style,
+    readable_log_ticks,
+    style_params,
+    time_unit,
+)
 
 from tests.kit.study import DATASETS
 
@@ -144,3 +152,26 @@ def test_example_event_true_core_is_an_open_marker_with_a_legend_entry(study_dir
     assert stars and all(line.get_markerfacecolor() == "none" for line in stars)
     summary = [t.get_text() for ax in fig.axes for t in ax.texts if "model" in t.get_text()]
     assert summary and "LSTM + hex CNN" in summary[0]
+
+
+def test_up_to_64_models_get_distinct_colour_and_marker_pairs():
+    pairs = [(model_style(i)["color"], model_style(i)["marker"]) for i in range(64)]
+    assert len(set(pairs)) == 64
+
+
+def test_a_long_legend_grows_the_figure_not_squeezes_the_panels():
+    import matplotlib.pyplot as plt
+
+    heights = []
+    for n in (3, 20):
+        fig, ax = plt.subplots(figsize=(3.4, 2.4), layout="constrained")
+        for i in range(n):
+            ax.plot([0, 1], [i, i], label=f"model number {i}", **model_style(i))
+        model_legend(fig, ax, "single")
+        heights.append(fig.get_figheight())
+        plt.close(fig)
+    assert heights[0] == pytest.approx(2.4) and heights[1] > 2.4 + 0.5
+
+
+def test_compact_numbers_keep_three_digits():
+    assert [compact_number(v) for v in (24589, 1.55e6, 300, 0.02)] == ["24.6k", "1.55M", "300", "0.02"]

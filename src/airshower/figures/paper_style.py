@@ -198,8 +198,11 @@ def new_figure(width: str, aspect: float = 0.75, ncols: int = 1, nrows: int = 1,
 
 
 def model_style(index: int) -> dict[str, object]:
-    """Colour and marker of the model at position ``index`` of the study's model list."""
-    return {"color": OKABE_ITO[index % len(OKABE_ITO)], "marker": MARKERS[index % len(MARKERS)]}
+    """Colour and marker of the model at position ``index`` of the study's model list: the eight
+    colours and markers in step, the markers shifted by one in each further round of colours, so
+    that up to 64 models get distinct pairs."""
+    shift = index // len(OKABE_ITO)
+    return {"color": OKABE_ITO[index % len(OKABE_ITO)], "marker": MARKERS[(index + shift) % len(MARKERS)]}
 
 
 def save_figure(fig: Figure, out_dir: str | Path, stem: str, formats: Sequence[str], dpi: int) -> list[Path]:
@@ -231,16 +234,24 @@ def model_legend(fig: Figure, ax: object, width: str, extra: Sequence[tuple[obje
     if not handles:
         return
     ncol = legend_columns(labels, fig.get_figwidth(), 3 if width == "single" else 6)
+    rows = -(-len(labels) // ncol)
+    if rows > 2:  # a long legend: the figure grows by its extra rows, the panels keep their height
+        fig.set_figheight(fig.get_figheight() + (rows - 2) * 1.35 * _legend_points() / 72.0)
     fig.legend(handles, labels, loc="outside upper center", ncol=ncol, columnspacing=1.0, handletextpad=0.4)
+
+
+def _legend_points() -> float:
+    """The legend's font size [pt] (rcParams may give it as a name such as 'small')."""
+    from matplotlib.font_manager import FontProperties
+
+    return float(FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points())
 
 
 def legend_columns(labels: Sequence[str], width_in: float, most: int) -> int:
     """The most columns (up to ``most``) in which a legend of ``labels`` fits ``width_in`` (estimated:
     about 0.55 em a character, 2 em of handle and 1 em between columns), so that long display labels
     wrap into more rows instead of running off the figure."""
-    from matplotlib.font_manager import FontProperties
-
-    em = FontProperties(size=plt.rcParams["legend.fontsize"]).get_size_in_points() / 72.0
+    em = _legend_points() / 72.0
     for ncol in range(min(len(labels), most), 1, -1):
         rows = -(-len(labels) // ncol)
         columns = [labels[c * rows:(c + 1) * rows] for c in range(ncol)]
@@ -259,8 +270,8 @@ def compact_number(value: float) -> str:
     """A tick label such as 300, 3k, 25M or 0.02 (no exponent notation)."""
     for scale, suffix in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(value) >= scale:
-            return f"{value / scale:g}{suffix}"
-    return f"{value:g}"
+            return f"{value / scale:.3g}{suffix}"
+    return f"{value:.3g}"
 
 
 def readable_log_ticks(lo: float, hi: float, most: int = 5) -> list[float]:
