@@ -24,7 +24,7 @@ from typing import Any
 from airshower import layout
 from airshower.errors import InputFileError, OutputFileError
 
-# the most files the output folder may hold (what a lent machine hands back)
+# the most files the output folder may hold (what a short GPU job can hand back)
 MAX_FILES = 8
 REQUIRED = ("summary.md", "time_to_target.md", "headline.png", "resolution_vs_time.png")
 OPTIONAL = ("scaling.md", "scaling.png")
