@@ -129,15 +129,17 @@ class LRSchedule:
     exact at each epoch's end) plus this epoch's time, measured after steps 4, 8, 16, ... of the
     epoch (:meth:`running_estimate`, rank 0's clock shared by every process) and extrapolated
     from the last measurement at the rate between the last two; until there are two, at the
-    last epoch's seconds per step (validation included; none in the first epoch). So a run whose budget holds only one or two epochs
-    decays over it too (until step 4 of the first epoch ``p`` stays 0). ``p`` never decreases
+    last epoch's seconds per step (validation included; none in the first epoch). So a run whose
+    budget holds only one or two epochs decays over it too (until step 4 of the first epoch
+    ``p`` stays 0). ``p`` never decreases
     when a measurement corrects the extrapolation downwards. These numbers are part of the
     state, so a resumed run continues the same schedule.
 
     With a FLOP budget (``training.budget_flops``) the progress is the training FLOPs done
     over the budget, ``p = steps x flops_per_step / budget`` (exact: ``flops_per_step`` is
     :func:`training_flops` of one global batch); with both budgets the larger progress
-    counts, and training ends after the epoch in which either is spent.
+    counts, and training ends at the step at which either is spent (the engine's
+    ``_budget_stop``; :meth:`budget_spent` checks the epochs done).
     """
 
     def __init__(
