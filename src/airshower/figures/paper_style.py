@@ -325,4 +325,4 @@ def time_unit(seconds: float) -> tuple[float, str]:
 
 
 # the true shower core in footprints: an open star, a position rather than a data point
-TRUE_CORE = {"marker": "*", "ms": 8.5, "mfc": "none", "mec": "black", "mew": 1.1}  # open: a position, not data
+TRUE_CORE = {"marker": "*", "ms": 8.5, "mfc": "none", "mec": "black", "mew": 1.1}
